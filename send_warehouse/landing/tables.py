@@ -11,13 +11,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Lineage is filled by the server, not by Python, so the bulk COPY path touches no row in Python:
+# run id, logical date and source object come from transaction-local settings that landing sets
+# (`send.run_id`, `send.logical_date`, `send.source_object`); an insert without them fails loudly.
+# `_row_hash` is a generated column over the source columns (see `row_hash_expression`).
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("_run_id", "text not null"),
-    ("_logical_date", "date not null"),
-    ("_source_object", "text not null"),
+    ("_run_id", "text not null default current_setting('send.run_id')"),
+    ("_logical_date", "date not null default current_setting('send.logical_date')::date"),
+    ("_source_object", "text not null default current_setting('send.source_object')"),
     ("_loaded_at", "timestamptz not null default now()"),
-    ("_row_hash", "text not null"),
 )
+
+# Generated columns need immutable expressions, so each type is rendered as text without
+# depending on DateStyle or TimeZone.
+_IMMUTABLE_TEXT = {
+    "date": "({c} - date '2000-01-01')::text",
+    "timestamp": "extract(epoch from {c})::text",
+    "timestamptz": "extract(epoch from timezone('UTC', {c}))::text",
+    "text": "{c}",
+}
+
+
+def row_hash_expression(columns: tuple[tuple[str, str], ...]) -> str:
+    """md5 over every source column, nulls distinguished from empty strings."""
+    parts = []
+    for name, kind in columns:
+        rendered = _IMMUTABLE_TEXT.get(kind, "{c}::text").format(c=f'"{name}"')
+        parts.append(f"coalesce({rendered}, '\\N')")
+    return "md5(" + " || '|' || ".join(parts) + ")"
 
 
 @dataclass(frozen=True)

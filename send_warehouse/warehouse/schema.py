@@ -57,13 +57,24 @@ create table if not exists audit.quarantine (
 );
 create index if not exists quarantine_run_object on audit.quarantine (run_id, source_system, object);
 
+-- Seconds and outcome of each stage of a run (a task of the nightly DAG), for the summary.
+create table if not exists audit.run_stage (
+    run_id        text not null,
+    stage         text not null,
+    started_at    timestamptz not null,
+    finished_at   timestamptz,
+    status        text not null,
+    detail        jsonb,
+    primary key (run_id, stage)
+);
+
 -- High-water marks of incremental extracts, per night, so that a rerun of night D starts from
 -- the mark left by the nights before D and reproduces the same extract.
 create table if not exists audit.watermark (
     source_system   text not null,
     object          text not null,
     logical_date    date not null,
-    high_watermark  timestamptz,
+    high_watermark  text,  -- as the source writes it (ISO-8601); compared only within one object
     run_id          text not null,
     recorded_at     timestamptz not null default now(),
     primary key (source_system, object, logical_date)

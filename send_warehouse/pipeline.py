@@ -1,0 +1,211 @@
+"""The night's stages, one function per DAG task. The DAG file only wires these together.
+
+Every stage is keyed by (run id, logical date) and safe to rerun: landing replaces the night's
+rows, dbt rebuilds its models as of the logical date, and the audit rows of a rerun replace
+those of the attempt before.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from send_warehouse.config import Settings
+from send_warehouse.landing.night import NightLoad, land_night, record_failure
+from send_warehouse.landing.tables import SOURCE_SYSTEMS
+from send_warehouse.sources import SourceError
+from send_warehouse.warehouse.connection import connect, warehouse_url
+from send_warehouse.warehouse.schema import ensure_schema
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def stage(url: str, run_id: str, name: str) -> Iterator[dict[str, Any]]:
+    """Record a stage's start, end, status and detail in audit.run_stage."""
+    detail: dict[str, Any] = {}
+    started = datetime.now(UTC)
+    status = "failed"
+    try:
+        yield detail
+        status = "success"
+    except BaseException as e:
+        detail["error"] = str(e)[:2000]
+        raise
+    finally:
+        with connect(url, autocommit=True) as conn:
+            conn.execute(
+                """insert into audit.run_stage (run_id, stage, started_at, finished_at, status, detail)
+                   values (%s, %s, %s, %s, %s, %s)
+                   on conflict (run_id, stage) do update set started_at = excluded.started_at,
+                       finished_at = excluded.finished_at, status = excluded.status, detail = excluded.detail""",
+                (run_id, name, started, datetime.now(UTC), status, json.dumps(detail, default=str)),
+            )
+
+
+def start_run(run_id: str, logical_date: date, settings: Settings) -> str:
+    """Create or upgrade the pipeline's schemas and register the run. Returns the warehouse URL."""
+    url = warehouse_url(settings)
+    with connect(url) as conn:
+        ensure_schema(conn)
+        conn.execute(
+            """insert into audit.run (run_id, logical_date) values (%s, %s)
+               on conflict (run_id) do update set started_at = now(), finished_at = null,
+                   status = 'running', message = null""",
+            (run_id, logical_date),
+        )
+        conn.commit()
+    return url
+
+
+def _land(source: str, night: NightLoad, settings: Settings) -> None:
+    # Each source imports only its own extractor: one source's breakage cannot stop another.
+    if source == "casework":
+        from send_warehouse.sources import casework
+
+        casework.land(night, settings.casework_db_url, lookback_minutes=settings.incremental_lookback_minutes)
+    elif source == "education":
+        from send_warehouse.sources import education
+
+        education.land(night, settings.education_drop_dir, night.logical_date)
+    elif source == "socialcare":
+        from send_warehouse.sources import socialcare
+
+        socialcare.land(night, settings)
+    else:
+        raise ValueError(f"unknown source {source!r}; expected one of {SOURCE_SYSTEMS}")
+
+
+def preflight(source: str, run_id: str, logical_date: date, settings: Settings) -> None:
+    """Cheap checks that the source is there and shaped right, before any transaction opens."""
+    with stage(warehouse_url(settings), run_id, f"preflight_{source}"):
+        _preflight(source, logical_date, settings)
+
+
+def _preflight(source: str, logical_date: date, settings: Settings) -> None:
+    if source == "casework":
+        from send_warehouse.sources import casework
+
+        casework.preflight(settings.casework_db_url)
+    elif source == "education":
+        from send_warehouse.sources import education
+
+        education.preflight(settings.education_drop_dir, logical_date)
+    elif source == "socialcare":
+        from send_warehouse.sources import socialcare
+
+        socialcare.check(settings.socialcare_api_url or "", settings.socialcare_api_token or "",
+                         settings.socialcare_timeout_s)
+    else:
+        raise ValueError(f"unknown source {source!r}; expected one of {SOURCE_SYSTEMS}")
+
+
+def land_source(source: str, run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
+    """Extract one source and land it for the night, all or nothing."""
+    url = warehouse_url(settings)
+    with stage(url, run_id, f"land_{source}") as detail, connect(url) as conn:
+        started = time.perf_counter()
+        try:
+            with land_night(conn, source, run_id, logical_date) as night:
+                _land(source, night, settings)
+        except Exception as e:
+            conn.rollback()
+            record_failure(conn, source, run_id, logical_date, e)
+            if isinstance(e, SourceError):
+                raise
+            raise SourceError(source, f"landing failed: {e}", "see the task log; fix the cause and rerun the night") \
+                from e
+        detail["objects"] = [r.as_dict() for r in night.results]
+        detail["seconds"] = round(time.perf_counter() - started, 3)
+        return detail
+
+
+def loaded_sources(url: str, run_id: str) -> list[str]:
+    """Sources whose landing committed in this run."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            """select distinct source_system from audit.load_log
+               where run_id = %s and status = 'loaded' and object <> '*'""",
+            (run_id,),
+        ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def transform(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
+    """Build the dbt models of the sources that landed tonight (a failed source keeps yesterday's)."""
+    url = warehouse_url(settings)
+    sources = loaded_sources(url, run_id)
+    with stage(url, run_id, "transform") as detail:
+        from send_warehouse import transform as dbt
+
+        detail["sources"] = sources
+        if not sources:
+            detail["skipped"] = "no source landed"
+            return detail
+        outcome = dbt.build(
+            select=[f"tag:{s}" for s in sources],
+            as_of_date=logical_date,
+            run_id=run_id,
+            warehouse_url=url,
+        )
+        detail.update(outcome.summary() if hasattr(outcome, "summary") else {"result": str(outcome)})
+        return detail
+
+
+def finish_run(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
+    """Close the run in the audit and raise if any source or stage failed, so the run shows failed."""
+    url = warehouse_url(settings)
+    summary = run_summary(url, run_id)
+    failed = [s["stage"] for s in summary["stages"] if s["status"] != "success"]
+    missing = [s for s in SOURCE_SYSTEMS if s not in summary["sources"]]
+    status = "failed" if failed or missing else "success"
+    message = None
+    if status == "failed":
+        message = "; ".join([f"stage {s} failed" for s in failed] + [f"source {s} did not land" for s in missing])
+    with connect(url) as conn:
+        conn.execute(
+            "update audit.run set finished_at = now(), status = %s, message = %s where run_id = %s",
+            (status, message, run_id),
+        )
+        conn.commit()
+    summary["status"] = status
+    summary["message"] = message
+    if status == "failed":
+        raise RuntimeError(f"night {logical_date} incomplete: {message}")
+    return summary
+
+
+def run_summary(url: str, run_id: str) -> dict[str, Any]:
+    """Rows per source and seconds per stage of a run, from the audit tables."""
+    with connect(url) as conn:
+        sources: dict[str, dict[str, int]] = {}
+        for system, read, loaded, quarantined in conn.execute(
+            """select source_system, sum(rows_read), sum(rows_loaded), sum(rows_quarantined)
+               from audit.load_log where run_id = %s and status = 'loaded' group by source_system
+               order by source_system""",
+            (run_id,),
+        ).fetchall():
+            sources[system] = {"rows_read": int(read), "rows_loaded": int(loaded), "rows_quarantined": int(quarantined)}
+        failures = {
+            system: message
+            for system, message in conn.execute(
+                "select source_system, message from audit.load_log where run_id = %s and status = 'failed'",
+                (run_id,),
+            ).fetchall()
+        }
+        stages = [
+            {"stage": name, "status": status,
+             "seconds": round((finished - started).total_seconds(), 2) if finished else None,
+             "error": (detail or {}).get("error")}
+            for name, status, started, finished, detail in conn.execute(
+                "select stage, status, started_at, finished_at, detail from audit.run_stage where run_id = %s"
+                " order by started_at",
+                (run_id,),
+            ).fetchall()
+        ]
+    return {"run_id": run_id, "sources": sources, "source_failures": failures, "stages": stages}

@@ -1,0 +1,310 @@
+"""Education and placements system: the nightly CSV drop.
+
+The drop folder holds one sub-folder per night (`YYYY-MM-DD`) with full snapshots of three
+files and an empty `_SUCCESS` marker written when the export finished. For logical date D we
+load the newest folder dated on or before D that has its marker.
+
+Files are Windows-1252, CRLF, comma-separated, double-quote quoting, dates dd/mm/yyyy, header
+capitalisation and spacing varying by release. The exporter writes one record per physical
+line, so each line is a record: a stray quote spoils one line, not the rest of the file.
+
+Speed: the file's bytes go to PostgreSQL's COPY in blocks, unparsed by Python, with the server
+decoding Windows-1252 and parsing dd/mm/yyyy (DateStyle DMY). A block that COPY rejects (or
+that loads fewer rows than it has lines) is rolled back to its savepoint and redone line by line
+in Python, which quarantines each bad line with its reason and loads the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import psycopg
+
+from send_warehouse.landing.night import NightLoad, ObjectLoad
+from send_warehouse.landing.tables import RawTable, table
+from send_warehouse.sources import SourceError
+
+SOURCE = "education"
+SUCCESS_MARKER = "_SUCCESS"
+BLOCK_BYTES = 4 << 20
+
+# The vendor's header names, normalised (lower case, letters and digits only), to raw columns.
+FILES: dict[str, dict[str, str]] = {
+    "pupils.csv": {
+        "pupilref": "pupil_ref", "upn": "upn", "uln": "uln", "legalforename": "legal_forename",
+        "legalsurname": "legal_surname", "dob": "dob", "gender": "gender", "postcode": "postcode",
+        "senprovision": "sen_provision",
+    },
+    "placements.csv": {
+        "placementid": "placement_id", "pupilref": "pupil_ref", "urn": "urn", "settingcode": "setting_code",
+        "startdate": "start_date", "enddate": "end_date", "endreason": "end_reason",
+        "hoursperweek": "hours_per_week", "isdualregistration": "is_dual_registration",
+    },
+    "establishments.csv": {
+        "urn": "urn", "name": "name", "type": "type", "phase": "phase", "lacode": "la_code",
+    },
+}
+RAW_TABLE = {"pupils.csv": "pupils", "placements.csv": "placements", "establishments.csv": "establishments"}
+_FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DMY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+
+
+def normalise_header(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.strip().lower())
+
+
+def find_night(drop_dir: Path | None, logical_date: date) -> tuple[Path, list[str]]:
+    """The newest complete night folder dated on or before `logical_date`, and notes on skipped ones."""
+    if drop_dir is None:
+        raise SourceError(SOURCE, "EDUCATION_DROP_DIR is not set", "set EDUCATION_DROP_DIR to the nightly drop folder")
+    if not drop_dir.is_dir():
+        raise SourceError(SOURCE, f"the drop folder {drop_dir} does not exist or is not a folder",
+                          "check EDUCATION_DROP_DIR and that the share is mounted")
+    notes = []
+    nights = sorted((p for p in drop_dir.iterdir() if p.is_dir() and _FOLDER_NAME.match(p.name)), reverse=True)
+    for night in nights:
+        try:
+            night_date = date.fromisoformat(night.name)
+        except ValueError:
+            continue
+        if night_date > logical_date:
+            continue
+        if (night / SUCCESS_MARKER).exists():
+            # The export of the evening before is the normal case; older than that is stale.
+            if night_date < logical_date - timedelta(days=1):
+                notes.append(f"newest complete night is {night.name}, before the logical date {logical_date}")
+            return night, notes
+        notes.append(f"{night.name} has no {SUCCESS_MARKER} marker (export unfinished): not loaded")
+    raise SourceError(
+        SOURCE,
+        f"no complete night folder (with {SUCCESS_MARKER}) dated on or before {logical_date} in {drop_dir}"
+        + (f" ({'; '.join(notes)})" if notes else ""),
+        "check the education system's export job finished; rerun this night once _SUCCESS is present",
+    )
+
+
+@dataclass
+class Header:
+    columns: list[str]  # raw column per field position (None-free: unknown fields map to "")
+    unknown: list[str]
+
+    @property
+    def copyable(self) -> bool:
+        return not self.unknown
+
+
+def read_header(path: Path, raw: RawTable, expected: dict[str, str]) -> tuple[Header, int]:
+    """Map the header row onto raw columns; returns the header and its length in bytes."""
+    with path.open("rb") as f:
+        first = f.readline()
+    if not first.strip():
+        raise SourceError(SOURCE, f"{path.name} is empty (no header row)",
+                          "check the export; rerun the night when the file is complete")
+    text = first.decode("cp1252", errors="replace").lstrip("\ufeff").lstrip("ï»¿")
+    fields = next(csv.reader([text.rstrip("\r\n")]))
+    columns, unknown = [], []
+    for name in fields:
+        key = normalise_header(name)
+        if key in expected:
+            columns.append(expected[key])
+        else:
+            columns.append("")
+            unknown.append(name.strip())
+    missing = [vendor for vendor, col in expected.items() if col not in columns]
+    if missing:
+        raise SourceError(
+            SOURCE,
+            f"{path.parent.name}/{path.name} is missing column(s) {', '.join(missing)} (header: {fields})",
+            "the education system's export layout changed; restore the columns or update the contract",
+        )
+    duplicated = {c for c in columns if c and columns.count(c) > 1}
+    if duplicated:
+        raise SourceError(SOURCE, f"{path.name} names column(s) {sorted(duplicated)} twice",
+                          "fix the export header")
+    return Header(columns, unknown), len(first)
+
+
+def _convert(value: str, kind: str) -> object:
+    """Python's twin of what COPY does with one field, used only on blocks COPY rejected."""
+    if value == "":
+        return None
+    if kind == "date":
+        m = _DMY.match(value)
+        if not m:
+            raise ValueError(f"'{value}' is not a dd/mm/yyyy date")
+        day, month, year = (int(g) for g in m.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a real date") from None
+    if kind in ("bigint", "smallint", "integer"):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise ValueError(f"'{value}' is not a whole number") from None
+    if kind == "numeric":
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"'{value}' is not a number") from None
+    return value
+
+
+class CsvLoader:
+    """Loads one education file into its raw table."""
+
+    def __init__(self, load: ObjectLoad, path: Path, header: Header, header_bytes: int) -> None:
+        self.load = load
+        self.path = path
+        self.header = header
+        self.header_bytes = header_bytes
+        self.kinds = dict(load.table.columns)
+        self.known = [(i, c) for i, c in enumerate(header.columns) if c]
+
+    def run(self) -> None:
+        line_no = 2  # physical line number of the next record (the header is line 1)
+        with self.path.open("rb") as f:
+            f.seek(self.header_bytes)
+            carry = b""
+            while True:
+                chunk = f.read(BLOCK_BYTES)
+                data = carry + chunk
+                if not chunk:
+                    if data:
+                        line_no = self._block(data, line_no)
+                    break
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                block, carry = data[: cut + 1], data[cut + 1 :]
+                line_no = self._block(block, line_no)
+
+    def _block(self, block: bytes, first_line: int) -> int:
+        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        if self.header.copyable and self._copy_block(block, lines):
+            self.load.count_read(lines)
+        else:
+            self._line_by_line(block, first_line)
+        return first_line + lines
+
+    def _copy_block(self, block: bytes, lines: int) -> bool:
+        conn = self.load.conn
+        statement = self.load.copy_statement(self.header.columns, "(format csv, encoding 'WIN1252')")
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(statement) as copy:
+                    copy.write(block)
+                if cur.rowcount != lines:
+                    # A stray quote joined lines into one record: redo this block line by line.
+                    raise _Redo()
+        # Class 22 covers every way COPY refuses data: field counts, encoding, dates, numbers.
+        except (_Redo, psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded):
+            return False
+        return True
+
+    def _line_by_line(self, block: bytes, first_line: int) -> None:
+        good: list[tuple[int, tuple]] = []
+        expected_fields = len(self.header.columns)
+        label = f"{self.path.parent.name}/{self.path.name}"
+        for offset, raw_line in enumerate(block.split(b"\n")):
+            if offset == block.count(b"\n") and not raw_line:
+                break  # the empty tail after the block's last newline
+            line_no = first_line + offset
+            where = f"{label}:{line_no}"
+            line = raw_line.rstrip(b"\r")
+            printable = line.decode("cp1252", errors="replace")
+            if not line.strip():
+                self.load.quarantine(where, printable, "blank line")
+                continue
+            try:
+                text = line.decode("cp1252")
+            except UnicodeDecodeError as e:
+                self.load.quarantine(where, printable, f"byte 0x{line[e.start]:02x} is not valid Windows-1252")
+                continue
+            if "\x00" in text:
+                self.load.quarantine(where, text, "contains a NUL byte")
+                continue
+            try:
+                fields = next(csv.reader([text], strict=True))
+            except csv.Error as e:
+                self.load.quarantine(where, text, f"malformed CSV ({e}); check for a stray quote")
+                continue
+            if len(fields) != expected_fields:
+                self.load.quarantine(where, text, f"expected {expected_fields} fields, found {len(fields)}")
+                continue
+            try:
+                row = tuple(self._field(fields[i], column) for i, column in self.known)
+            except ValueError as e:
+                self.load.quarantine(where, text, str(e))
+                continue
+            good.append((line_no, row))
+        self._copy_checked(good, label)
+
+    def _field(self, value: str, column: str) -> object:
+        try:
+            return _convert(value, self.kinds[column])
+        except ValueError as e:
+            raise ValueError(f"{column}: {e}") from None
+
+    def _copy_checked(self, good: list[tuple[int, tuple]], label: str) -> None:
+        """COPY the converted rows; if the server still refuses, find the culprits one by one."""
+        conn = self.load.conn
+        statement = self.load.copy_statement([c for _, c in self.known])
+        try:
+            with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+                for _, row in good:
+                    copy.write_row(row)
+            self.load.count_read(len(good))
+            return
+        except psycopg.errors.DataError:
+            pass
+        for line_no, row in good:
+            try:
+                with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+                    copy.write_row(row)
+                self.load.count_read(1)
+            except psycopg.errors.DataError as e:
+                reason = f"refused by the warehouse: {e.diag.message_primary}"
+                self.load.quarantine(f"{label}:{line_no}", repr(row), reason)
+
+
+class _Redo(Exception):
+    pass
+
+
+def preflight(drop_dir: Path | None, logical_date: date) -> Path:
+    """Fail fast, naming the problem, before the night's transaction opens."""
+    night, _ = find_night(drop_dir, logical_date)
+    for name, expected in FILES.items():
+        path = night / name
+        if not path.is_file():
+            raise SourceError(SOURCE, f"{night.name}/{name} is missing", "check the export; rerun when it is present")
+        read_header(path, table(SOURCE, RAW_TABLE[name]), expected)
+    return night
+
+
+def land(night_load: NightLoad, drop_dir: Path | None, logical_date: date) -> None:
+    """Land the three files of the newest complete night on or before `logical_date`."""
+    night, notes = find_night(drop_dir, logical_date)
+    night_load.conn.execute("set local datestyle = 'ISO, DMY'")
+    for name, expected in FILES.items():
+        path = night / name
+        if not path.is_file():
+            raise SourceError(SOURCE, f"{night.name}/{name} is missing", "check the export; rerun when it is present")
+        raw = table(SOURCE, RAW_TABLE[name])
+        header, header_bytes = read_header(path, raw, expected)
+        with night_load.object(raw, f"{night.name}/{name}") as load:
+            for note in notes:
+                load.note(note)
+            if header.unknown:
+                load.note(f"unexpected column(s) ignored: {', '.join(header.unknown)}")
+            CsvLoader(load, path, header, header_bytes).run()
+
+
+__all__ = ["find_night", "land", "preflight", "normalise_header"]

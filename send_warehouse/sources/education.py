@@ -20,7 +20,6 @@ import csv
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import psycopg
@@ -51,7 +50,6 @@ FILES: dict[str, dict[str, str]] = {
 }
 RAW_TABLE = {"pupils.csv": "pupils", "placements.csv": "placements", "establishments.csv": "establishments"}
 _FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DMY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
 
 def normalise_header(name: str) -> str:
@@ -129,30 +127,7 @@ def read_header(path: Path, raw: RawTable, expected: dict[str, str]) -> tuple[He
     return Header(columns, unknown), len(first)
 
 
-def _convert(value: str, kind: str) -> object:
-    """Python's twin of what COPY does with one field, used only on blocks COPY rejected."""
-    if value == "":
-        return None
-    if kind == "date":
-        m = _DMY.match(value)
-        if not m:
-            raise ValueError(f"'{value}' is not a dd/mm/yyyy date")
-        day, month, year = (int(g) for g in m.groups())
-        try:
-            return date(year, month, day)
-        except ValueError:
-            raise ValueError(f"'{value}' is not a real date") from None
-    if kind in ("bigint", "smallint", "integer"):
-        try:
-            return int(value.strip())
-        except ValueError:
-            raise ValueError(f"'{value}' is not a whole number") from None
-    if kind == "numeric":
-        try:
-            return Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"'{value}' is not a number") from None
-    return value
+_KIND_WORDS = {"date": "a valid date (dd/mm/yyyy)", "bigint": "a whole number", "numeric": "a number"}
 
 
 class CsvLoader:
@@ -163,8 +138,9 @@ class CsvLoader:
         self.path = path
         self.header = header
         self.header_bytes = header_bytes
-        self.kinds = dict(load.table.columns)
+        kinds = dict(load.table.columns)
         self.known = [(i, c) for i, c in enumerate(header.columns) if c]
+        self.known_kinds = [(c, kinds[c]) for _, c in self.known]
 
     def run(self) -> None:
         line_no = 2  # physical line number of the next record (the header is line 1)
@@ -209,7 +185,7 @@ class CsvLoader:
         return True
 
     def _line_by_line(self, block: bytes, first_line: int) -> None:
-        good: list[tuple[int, tuple]] = []
+        good: list[tuple[int, str, list]] = []
         expected_fields = len(self.header.columns)
         label = f"{self.path.parent.name}/{self.path.name}"
         for offset, raw_line in enumerate(block.split(b"\n")):
@@ -238,19 +214,36 @@ class CsvLoader:
             if len(fields) != expected_fields:
                 self.load.quarantine(where, text, f"expected {expected_fields} fields, found {len(fields)}")
                 continue
-            try:
-                row = tuple(self._field(fields[i], column) for i, column in self.known)
-            except ValueError as e:
-                self.load.quarantine(where, text, str(e))
-                continue
-            good.append((line_no, row))
-        self._copy_checked(good, label)
+            good.append((line_no, text, [fields[i] or None for i, _ in self.known]))
+        self._copy_checked(self._valid_rows(good, label), label)
 
-    def _field(self, value: str, column: str) -> object:
-        try:
-            return _convert(value, self.kinds[column])
-        except ValueError as e:
-            raise ValueError(f"{column}: {e}") from None
+    def _valid_rows(self, rows: list[tuple[int, str, list]], label: str) -> list[tuple[int, tuple]]:
+        """Quarantine rows with values the warehouse cannot read.
+
+        PostgreSQL judges every value, exactly as COPY does on the fast path (same parser, same
+        DateStyle), so a line's fate never depends on which path its block took.
+        """
+        verdicts: dict[tuple[str, str], bool] = {}
+        for kind in {k for _, k in self.known_kinds if k != "text"}:
+            values = sorted({row[i] for _, _, row in rows for i, (_, k) in enumerate(self.known_kinds)
+                             if k == kind and row[i] is not None})
+            if values:
+                checked = self.load.conn.execute(
+                    "select v, pg_input_is_valid(v, %s) from unnest(%s::text[]) v", (kind, values)
+                ).fetchall()
+                verdicts.update({(kind, v): ok for v, ok in checked})
+        valid = []
+        for line_no, text, row in rows:
+            problems = [
+                f"{column}: '{value}' is not {_KIND_WORDS.get(kind, kind)}"
+                for (column, kind), value in zip(self.known_kinds, row, strict=True)
+                if kind != "text" and value is not None and not verdicts[(kind, value)]
+            ]
+            if problems:
+                self.load.quarantine(f"{label}:{line_no}", text, "; ".join(problems))
+            else:
+                valid.append((line_no, tuple(row)))
+        return valid
 
     def _copy_checked(self, good: list[tuple[int, tuple]], label: str) -> None:
         """COPY the converted rows; if the server still refuses, find the culprits one by one."""

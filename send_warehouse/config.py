@@ -14,6 +14,16 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def project_dir() -> Path:
+    """Where dags/, dbt_project/ and expectations/ live: the checkout, or SEND_PROJECT_DIR when
+    the package is installed elsewhere (e.g. site-packages inside the Airflow image)."""
+    return Path(os.environ.get("SEND_PROJECT_DIR", PROJECT_ROOT)).resolve()
+
+
+def dbt_project_dir() -> Path:
+    return Path(os.environ.get("DBT_PROJECT_DIR", project_dir() / "dbt_project")).resolve()
+
+
 def home_dir() -> Path:
     """The project-local folder for state the user did not configure elsewhere."""
     return Path(os.environ.get("SEND_HOME", PROJECT_ROOT / ".send")).resolve()

@@ -55,6 +55,21 @@ def _drop_database(server_url: str, name: str) -> None:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+@pytest.fixture(scope="session")
+def new_database(postgres_server: str) -> Iterator:
+    """A factory of fresh databases for fixtures of wider scope; all are dropped at the end."""
+    created: list[str] = []
+
+    def create(prefix: str) -> str:
+        name, url = _create_database(postgres_server, prefix)
+        created.append(name)
+        return url
+
+    yield create
+    for name in created:
+        _drop_database(postgres_server, name)
+
+
 @pytest.fixture
 def warehouse_url(postgres_server: str) -> Iterator[str]:
     """A fresh, empty warehouse database for one test."""

@@ -107,6 +107,10 @@ def ensure_schema(conn: psycopg.Connection) -> None:
         # Serialise concurrent first runs: CREATE ... IF NOT EXISTS still races on the catalog.
         conn.execute("select pg_advisory_xact_lock(hashtext('send_warehouse.ensure_schema'))")
         conn.execute(AUDIT_DDL)
+        # Identity resolution compares names in SQL. These contrib extensions are "trusted" since
+        # PostgreSQL 13, so the database's owner can create them without a superuser.
+        for extension in ("pg_trgm", "fuzzystrmatch", "unaccent"):
+            conn.execute(sql.SQL("create extension if not exists {}").format(sql.Identifier(extension)))
         for system in SOURCE_SYSTEMS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(f"raw_{system}")))
         for table in ALL_TABLES:

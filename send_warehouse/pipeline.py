@@ -137,23 +137,35 @@ def loaded_sources(url: str, run_id: str) -> list[str]:
 
 
 def transform(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
-    """Build the dbt models of the sources that landed tonight (a failed source keeps yesterday's)."""
+    """Build the dbt project as of the night, except the staging of sources that did not land.
+
+    Downstream models then see a failed source as it stood after its last good night, and the
+    run as a whole is marked failed by `finish_run`. One dbt build at a time per warehouse: a
+    second run waits on an advisory lock rather than dropping tables under the first.
+    """
     url = warehouse_url(settings)
     sources = loaded_sources(url, run_id)
-    with stage(url, run_id, "transform") as detail:
-        from send_warehouse import transform as dbt
-
+    failed = [s for s in SOURCE_SYSTEMS if s not in sources]
+    with stage(url, run_id, "transform") as detail, connect(url, autocommit=True) as lock:
         detail["sources"] = sources
         if not sources:
             detail["skipped"] = "no source landed"
             return detail
+        from send_warehouse import transform as dbt
+
+        lock.execute("select pg_advisory_lock(hashtext('send_warehouse.transform'))")
         outcome = dbt.build(
-            select=[f"tag:{s}" for s in sources],
+            select=["fqn:*"],
+            exclude=[f"tag:{s}" for s in failed],
             as_of_date=logical_date,
             run_id=run_id,
             warehouse_url=url,
+            threads=settings.dbt_threads,
         )
-        detail.update(outcome.summary() if hasattr(outcome, "summary") else {"result": str(outcome)})
+        detail["dbt"] = outcome.summary()
+        detail["models"] = {r.name: round(r.execution_time, 2) for r in outcome.results
+                            if r.resource_type == "model"}
+        detail["warnings"] = len(outcome.warnings)
         return detail
 
 

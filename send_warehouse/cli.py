@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,7 +34,8 @@ def _say(args: argparse.Namespace, message: str) -> None:
 
 @contextmanager
 def _output_to(log_path: Path | None):
-    """Send Airflow's chatty task logs to a file (fd-level, so subprocess output goes too)."""
+    """Send Airflow's chatty task logs to a file: the Python streams, and the file descriptors
+    underneath them so that output of subprocesses and C libraries goes there too."""
     if log_path is None:
         yield
         return
@@ -42,7 +43,7 @@ def _output_to(log_path: Path | None):
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with log_path.open("w") as log:
+    with log_path.open("w") as log, redirect_stdout(log), redirect_stderr(log):
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:

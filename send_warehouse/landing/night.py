@@ -200,6 +200,9 @@ class ObjectLoad:
 
     def finish(self) -> ObjectResult:
         self._flush_quarantine()
+        # The table has just grown by the whole night: without fresh statistics the planner takes
+        # it for empty and the duplicate checks below turn quadratic.
+        self.conn.execute(sql.SQL("analyze {}").format(sql.SQL(self.table.qualified_name)))
         self.reject_duplicates()
         result = self.result
         night = self.night

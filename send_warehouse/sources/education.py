@@ -188,9 +188,10 @@ class CsvLoader:
         good: list[tuple[int, str, list]] = []
         expected_fields = len(self.header.columns)
         label = f"{self.path.parent.name}/{self.path.name}"
-        for offset, raw_line in enumerate(block.split(b"\n")):
-            if offset == block.count(b"\n") and not raw_line:
-                break  # the empty tail after the block's last newline
+        lines = block.split(b"\n")
+        if not lines[-1]:
+            lines.pop()  # the empty tail after the block's last newline
+        for offset, raw_line in enumerate(lines):
             line_no = first_line + offset
             where = f"{label}:{line_no}"
             line = raw_line.rstrip(b"\r")

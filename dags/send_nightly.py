@@ -1,4 +1,4 @@
-"""The nightly SEND load: three case systems → raw landing → dbt, keyed by the logical date.
+"""The nightly SEND load: three case systems → raw landing → validation → dbt, keyed by the logical date.
 
 Wiring only; each task calls one function of `send_warehouse.pipeline`. Heavy imports happen
 inside the tasks so that parsing this file stays fast.
@@ -77,7 +77,13 @@ def send_nightly():
 
                 return pipeline.land_source(source, run_id, _night(logical_date), _settings())
 
-            preflight() >> land()
+            @task(task_id="validate")
+            def validate(run_id=None, logical_date=None) -> dict:
+                from send_warehouse import pipeline
+
+                return pipeline.validate_source(source, run_id, _night(logical_date), _settings())
+
+            preflight() >> land() >> validate()
 
         return group()
 

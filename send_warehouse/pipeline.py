@@ -125,31 +125,48 @@ def land_source(source: str, run_id: str, logical_date: date, settings: Settings
         return detail
 
 
-def loaded_sources(url: str, run_id: str) -> list[str]:
-    """Sources whose landing committed in this run."""
+def validate_source(source: str, run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
+    """Run the source's expectation suites on the night's rows; a blocking failure fails the task."""
+    url = warehouse_url(settings)
+    with stage(url, run_id, f"validate_{source}") as detail:
+        from send_warehouse.validation import validate_source as run_suites
+
+        outcome = run_suites(source, run_id, logical_date, url, docs_dir=settings.home / "data_docs")
+        summary = outcome.summary()
+        detail.update(blocked=outcome.blocked, warnings=len(outcome.warnings), seconds=outcome.seconds,
+                      data_docs=summary["data_docs_index"], failed_expectations=summary["failed"])
+        outcome.raise_if_blocked()
+        return summary
+
+
+def ready_sources(url: str, run_id: str) -> list[str]:
+    """Sources that landed in this run and passed validation: the ones dbt rebuilds tonight."""
     with connect(url) as conn:
         rows = conn.execute(
-            """select distinct source_system from audit.load_log
-               where run_id = %s and status = 'loaded' and object <> '*'""",
+            """select l.source_system from audit.load_log l
+               join audit.run_stage v on v.run_id = l.run_id and v.stage = 'validate_' || l.source_system
+               where l.run_id = %s and l.status = 'loaded' and v.status = 'success'
+               group by l.source_system""",
             (run_id,),
         ).fetchall()
     return sorted(r[0] for r in rows)
 
 
 def transform(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
-    """Build the dbt project as of the night, except the staging of sources that did not land.
+    """Build the dbt project as of the night, except the staging of sources that did not land
+    or were blocked by validation.
 
     Downstream models then see a failed source as it stood after its last good night, and the
     run as a whole is marked failed by `finish_run`. One dbt build at a time per warehouse: a
     second run waits on an advisory lock rather than dropping tables under the first.
     """
     url = warehouse_url(settings)
-    sources = loaded_sources(url, run_id)
+    sources = ready_sources(url, run_id)
     failed = [s for s in SOURCE_SYSTEMS if s not in sources]
     with stage(url, run_id, "transform") as detail, connect(url, autocommit=True) as lock:
         detail["sources"] = sources
         if not sources:
-            detail["skipped"] = "no source landed"
+            detail["skipped"] = "no source landed and passed validation"
             return detail
         from send_warehouse import transform as dbt
 

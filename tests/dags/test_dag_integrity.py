@@ -8,9 +8,9 @@ from airflow.dag_processing.dagbag import DagBag
 
 EXPECTED_TASKS = {
     "start", "transform", "finish",
-    "casework.preflight", "casework.land",
-    "education.preflight", "education.land",
-    "socialcare.preflight", "socialcare.land",
+    "casework.preflight", "casework.land", "casework.validate",
+    "education.preflight", "education.land", "education.validate",
+    "socialcare.preflight", "socialcare.land", "socialcare.validate",
 }
 
 
@@ -31,7 +31,8 @@ def test_nightly_dag_shape():
     for source in ("casework", "education", "socialcare"):
         land = dag.get_task(f"{source}.land")
         assert land.upstream_task_ids == {f"{source}.preflight"}
-        assert "transform" in land.downstream_task_ids
+        assert dag.get_task(f"{source}.validate").upstream_task_ids == {f"{source}.land"}
+        assert "transform" in dag.get_task(f"{source}.validate").downstream_task_ids
     assert dag.get_task("transform").trigger_rule == "all_done"
     assert dag.get_task("finish").trigger_rule == "all_done"
 

@@ -174,6 +174,7 @@ def transform(run_id: str, logical_date: date, settings: Settings) -> dict[str, 
         outcome = dbt.build(
             select=["fqn:*"],
             exclude=[f"tag:{s}" for s in failed],
+            unit_tests=False,
             as_of_date=logical_date,
             run_id=run_id,
             warehouse_url=url,

@@ -263,6 +263,7 @@ def build(
     warehouse_url: str,
     *,
     exclude: Sequence[str] = (),
+    unit_tests: bool = True,
     full_refresh: bool = False,
     fail_fast: bool = False,
     allow_empty: bool = False,
@@ -284,6 +285,9 @@ def build(
     command = ["build", "--select", *select]
     if exclude:
         command += ["--exclude", *exclude]
+    if not unit_tests:
+        # Unit tests check the SQL, not the night's data: CI runs them, production nights need not.
+        command += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
         command.append("--full-refresh")
     if fail_fast:

@@ -50,6 +50,10 @@ FILES: dict[str, dict[str, str]] = {
 }
 RAW_TABLE = {"pupils.csv": "pupils", "placements.csv": "placements", "establishments.csv": "establishments"}
 _FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# PostgreSQL names the refused line in the error's context: "COPY pupils, line 1234, column dob: …".
+_COPY_LINE = re.compile(r"\bline (\d+)\b")
+# Bytes Windows-1252 leaves undefined, and NUL, which PostgreSQL text cannot hold.
+_NOT_WINDOWS_1252 = re.compile(rb"[\x00\x81\x8d\x8f\x90\x9d]")
 
 
 def normalise_header(name: str) -> str:
@@ -163,26 +167,56 @@ class CsvLoader:
 
     def _block(self, block: bytes, first_line: int) -> int:
         lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-        if self.header.copyable and self._copy_block(block, lines):
-            self.load.count_read(lines)
+        if self.header.copyable:
+            self._copy_segment(block, first_line, lines)
         else:
             self._line_by_line(block, first_line)
         return first_line + lines
 
-    def _copy_block(self, block: bytes, lines: int) -> bool:
+    def _copy_segment(self, segment: bytes, first_line: int, lines: int) -> None:
+        """COPY a run of whole lines; when COPY names the line it refused, COPY the lines before it,
+        redo that one line in Python and go on after it, so one bad line costs one re-send of
+        the lines before it rather than the whole block in Python."""
+        failed_at = self._try_copy(segment, lines)
+        if failed_at is None:
+            self.load.count_read(lines)
+            return
+        if failed_at == 0 or failed_at > lines:
+            # A stray quote makes COPY read on to the end of the segment, and an undecodable byte
+            # may be reported without a line: look for the line itself.
+            failed_at = _first_suspect_line(segment)
+        if failed_at == 0:
+            self._line_by_line(segment, first_line)  # nothing to go on: the slow, sure path
+            return
+        starts = [0]  # byte offsets where lines 1 .. failed_at + 1 begin
+        for _ in range(failed_at):
+            newline = segment.find(b"\n", starts[-1])
+            starts.append(len(segment) if newline < 0 else newline + 1)
+        before, bad, after = segment[: starts[-2]], segment[starts[-2] : starts[-1]], segment[starts[-1] :]
+        if before:
+            self._copy_segment(before, first_line, failed_at - 1)
+        self._line_by_line(bad, first_line + failed_at - 1)
+        if after:
+            self._copy_segment(after, first_line + failed_at, lines - failed_at)
+
+    def _try_copy(self, segment: bytes, lines: int) -> int | None:
+        """None when the segment loaded; else the 1-based line COPY refused (0 when it named none)."""
         conn = self.load.conn
         statement = self.load.copy_statement(self.header.columns, "(format csv, encoding 'WIN1252')")
         try:
             with conn.transaction(), conn.cursor() as cur:
                 with cur.copy(statement) as copy:
-                    copy.write(block)
+                    copy.write(segment)
                 if cur.rowcount != lines:
-                    # A stray quote joined lines into one record: redo this block line by line.
+                    # A stray quote joined lines into one record without an error: find it line by line.
                     raise _Redo()
+        except _Redo:
+            return 0
         # Class 22 covers every way COPY refuses data: field counts, encoding, dates, numbers.
-        except (_Redo, psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded):
-            return False
-        return True
+        except (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded) as e:
+            match = _COPY_LINE.search(e.diag.context or "")
+            return int(match.group(1)) if match else 0
+        return None
 
     def _line_by_line(self, block: bytes, first_line: int) -> None:
         good: list[tuple[int, str, list]] = []
@@ -266,6 +300,22 @@ class CsvLoader:
             except psycopg.errors.DataError as e:
                 reason = f"refused by the warehouse: {e.diag.message_primary}"
                 self.load.quarantine(f"{label}:{line_no}", repr(row), reason)
+
+
+def _first_suspect_line(segment: bytes) -> int:
+    """1-based number of the first line with an odd number of quotes or a byte that is not
+    Windows-1252 (or NUL); 0 when there is none."""
+    suspects = []
+    bad_byte = _NOT_WINDOWS_1252.search(segment)
+    if bad_byte:
+        suspects.append(segment.count(b"\n", 0, bad_byte.start()) + 1)
+    for number, line in enumerate(segment.split(b"\n"), start=1):
+        if suspects and number >= suspects[0]:
+            break
+        if line.count(b'"') % 2:
+            suspects.append(number)
+            break
+    return min(suspects, default=0)
 
 
 class _Redo(Exception):

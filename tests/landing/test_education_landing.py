@@ -149,3 +149,19 @@ def test_a_block_with_a_bad_line_loads_its_good_lines(warehouse, tmp_path, monke
     assert warehouse.execute("select line_or_key from audit.quarantine").fetchall() == [
         ("2026-11-24/pupils.csv:103",)
     ]
+
+
+def test_several_bad_lines_in_one_block_cost_only_themselves(warehouse, tmp_path):
+    lines = [f"P{n:07d},,,Name{n},Surname,01/02/2015,F,,N" for n in range(3000)]
+    lines[0] = "P0000000,,,Too,Many,01/02/2015,F,,N,extra"
+    lines[1500] = 'P0001500,,,"Stray,Quote,01/02/2015,F,,N'
+    lines[2998] = "P0002998,,,Bad,Date,30/02/2015,F,,N"
+    lines.append("P0003000,,,Last,Line,01/02/2015,F,,N")
+    write_night(tmp_path, NIGHT, lines)
+    folder = tmp_path / NIGHT.isoformat()
+    body = (folder / "pupils.csv").read_bytes()
+    (folder / "pupils.csv").write_bytes(body.rstrip(b"\r\n"))  # and no newline after the last line
+    results = land(warehouse, tmp_path)
+    assert (results["pupils.csv"].rows_loaded, results["pupils.csv"].rows_quarantined) == (2998, 3)
+    assert sorted(r[0] for r in warehouse.execute("select line_or_key from audit.quarantine").fetchall()) == [
+        "2026-11-24/pupils.csv:1502", "2026-11-24/pupils.csv:2", "2026-11-24/pupils.csv:3000"]

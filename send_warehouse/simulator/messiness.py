@@ -48,12 +48,14 @@ def rate(family: str, boost: float) -> float:
 
 
 def record_identity(rnd: random.Random, forename: str, surname: str, dob: int, upn: str | None,
-                    la: int, group: str, families: set[str], latest_day: int) -> Recorded:
+                    la: int, group: str, families: set[str], latest_day: int,
+                    upn_optional: bool = False) -> Recorded:
     """Apply the chosen error families to a child's true identity.
 
     `latest_day` bounds a mistyped date of birth so that no recorded date is in the future of the
     record. A family that cannot apply (no UPN to spoil, a date whose day is after the 12th for a
-    swap) falls back to a kind that can, or to nothing.
+    swap) falls back to a kind that can, or to nothing. Where a UPN is optional (social care) a
+    missing one is no error, so it is never injected as one.
     """
     errors: list[tuple[str, str]] = []
     if "name" in families:
@@ -65,13 +67,13 @@ def record_identity(rnd: random.Random, forename: str, surname: str, dob: int, u
             errors.append((kind, how))
             dob = recorded
     if "upn" in families and upn is not None:
-        upn, kind, how = upn_error(rnd, upn, la)
+        upn, kind, how = upn_error(rnd, upn, la, upn_optional)
         errors.append((kind, how))
     return Recorded(forename, surname, dob, upn, errors)
 
 
-def upn_error(rnd: random.Random, upn: str, la: int) -> tuple[str | None, str, str]:
-    kind = weighted(rnd, UPN_KINDS)
+def upn_error(rnd: random.Random, upn: str, la: int, optional: bool = False) -> tuple[str | None, str, str]:
+    kind = weighted(rnd, UPN_KINDS[1:] if optional else UPN_KINDS)
     if kind == "upn_missing":
         return None, kind, f"UPN {upn} not recorded"
     if kind == "upn_temporary":

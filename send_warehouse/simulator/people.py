@@ -19,6 +19,7 @@ from .messiness import rate, record_identity
 from .sizes import SizeSpec
 
 SOCIALCARE_GO_LIVE = day_of(2014, 4, 1)
+SCOPE_AFTER_LEAVING = 120  # days a pupil stays in the education snapshot after their last placement ends
 NHS_TRUE, NHS_MISSING, NHS_MISTYPED = 0, 1, 2
 # A record's UPN: none, the child's own (derived again when written), or another value kept as typed.
 UPN_NONE, UPN_TRUE, UPN_OTHER = 0, 1, 2  # involvements ending before this were never migrated
@@ -53,7 +54,7 @@ class Child:
 
 
 SOCIALCARE_COLUMNS = {
-    "child": I32, "created": I32, "first_name": OBJECT, "last_name": OBJECT, "dob": I32,
+    "key": np.int64, "child": I32, "created": I32, "first_name": OBJECT, "last_name": OBJECT, "dob": I32,
     "gender": OBJECT, "nhs_state": np.int8, "nhs": OBJECT, "upn_state": np.int8, "upn_other": OBJECT,
     "upn_la": np.int16, "upn_day": I32, "la": np.int16, "pc1": I32, "pc2": I32, "pc_day": I32, "touch_until": I32,
     "is_dup": bool,
@@ -66,32 +67,33 @@ ERROR_COLUMNS = {"system": OBJECT, "object": OBJECT, "row": I32, "kind": OBJECT,
 class SocialCareBuilder:
     """Social care records, their involvements and their injected errors."""
 
-    def __init__(self, spec: SizeSpec):
-        self.spec = spec
-        self.records = Builder(SOCIALCARE_COLUMNS)
-        self.involvements = Builder(INVOLVEMENT_COLUMNS)
-        self.errors = Builder(ERROR_COLUMNS)
+    def __init__(self, spec: SizeSpec, horizon: int):
+        self.spec, self.horizon = spec, horizon
+        self.records = Builder(SOCIALCARE_COLUMNS, "created", horizon)
+        self.involvements = Builder(INVOLVEMENT_COLUMNS, "start", horizon)
+        self.errors = Builder(ERROR_COLUMNS, "visible", horizon)
 
     def flush(self) -> None:
         for b in (self.records, self.involvements, self.errors):
             b.flush()
 
-    def add_child(self, rnd: random.Random, child: Child, cla_weight: float = 1.0,
-                  looked_after_from: int | None = None, first_from: int | None = None) -> bool:
-        """Give a child a social care history; False when nothing of it falls after go-live."""
-        episodes = _episodes(rnd, child, cla_weight, looked_after_from, first_from)
+    def add_child(self, rnd: random.Random, child: Child, key: int, cla_weight: float = 1.0) -> bool:
+        """Give a child a social care history; False when nothing of it falls after go-live.
+
+        `key` (and key + 1 for a duplicate record) is the records' stable hashing key."""
+        episodes = _episodes(rnd, child, cla_weight)
         episodes = [e for e in episodes if e[2] >= SOCIALCARE_GO_LIVE]
         if not episodes:
             return False
         split = len(episodes)
         if len(episodes) > 1 and rnd.random() < rate("duplicate", self.spec.boost):
             split = rnd.randrange(1, len(episodes))
-        main = self._record(rnd, child, episodes[:split], duplicate_of=None)
+        main = self._record(rnd, child, key, episodes[:split], duplicate_of=None)
         if split < len(episodes):
-            self._record(rnd, child, episodes[split:], duplicate_of=main)
+            self._record(rnd, child, key + 1, episodes[split:], duplicate_of=main)
         return True
 
-    def _record(self, rnd: random.Random, child: Child, episodes, duplicate_of: int | None) -> int:
+    def _record(self, rnd: random.Random, child: Child, key: int, episodes, duplicate_of: int | None) -> int:
         boost = self.spec.boost
         created = max(SOCIALCARE_GO_LIVE, episodes[0][1])
         families = {f for f in ("name", "dob") if rnd.random() < rate(f, boost)}
@@ -101,7 +103,7 @@ class SocialCareBuilder:
         if duplicate_of is not None and rnd.random() < 0.5:
             families.add("name")
         rec = record_identity(rnd, child.forename, child.surname, child.dob, child.upn if has_upn else None,
-                              child.la, child.group, families, created)
+                              child.la, child.group, families, created, upn_optional=True)
         # The NHS number as held: the child's own (state 0, derived again when written), none, or mistyped.
         nhs_state, nhs = NHS_TRUE, None
         errors = list(rec.errors)
@@ -118,17 +120,14 @@ class SocialCareBuilder:
         pc_day = child.move_day + rnd.randrange(0, 200) if pc2 >= 0 else NEVER
         upn_day = max(created, child.upn_day) if rec.upn else NEVER
         touch_until = max(e[2] for e in episodes) + 60
-        row = self.records.add(child.compact, created, rec.forename, rec.surname, rec.dob, gender, nhs_state, nhs,
+        row = self.records.add(key, child.compact, created, rec.forename, rec.surname, rec.dob, gender, nhs_state, nhs,
                                *upn_record(rec.upn, child.upn), child.upn_la, upn_day, child.la, pc1, pc2, pc_day,
                                touch_until, duplicate_of is not None)
         for kind, how in errors:
-            visible = upn_day if kind.startswith("upn") and kind != "upn_missing" else created
-            if kind == "upn_missing":
-                visible = max(created, child.upn_day)
-            self.errors.add("socialcare", "children", row, kind, how, visible)
+            self.errors.add("socialcare", "children", row, kind, how, upn_day if kind.startswith("upn") else created)
         if duplicate_of is not None:
-            self.errors.add("socialcare", "children", row, "duplicate_person",
-                            f"second record of the same child (first: row {duplicate_of})", created)
+            self.errors.add("socialcare", "children", row, "duplicate_person", "second record of the same child",
+                            created)
         for type_, start, end, team in episodes:
             self.involvements.add(row, type_, start, end, team)
         return row
@@ -157,15 +156,11 @@ def postcode_values(spec: SizeSpec, la: np.ndarray, code: np.ndarray) -> np.ndar
                      for a, c in zip(la.tolist(), code.tolist(), strict=True)], dtype=object)
 
 
-def _episodes(rnd: random.Random, child: Child, cla_weight: float, looked_after_from: int | None,
-              first_from: int | None) -> list[tuple[str, int, int, str]]:
+def _episodes(rnd: random.Random, child: Child, cla_weight: float) -> list[tuple[str, int, int, str]]:
+    """Involvements one after another from some time in childhood, ending by 18 or on leaving."""
     adult = add_years(child.dob, 18)
     leave = min(adult, child.departure)
-    if looked_after_from is not None:  # placed here by another council: in care until 18
-        return [("CLA", looked_after_from, adult - 1, "Children in Care")]
     start = max(child.arrival, child.dob + int(rnd.uniform(0, 15.5) * 365.25))
-    if first_from is not None:
-        start = max(start, first_from)
     out = []
     weights = [(t, w * (cla_weight if t == "CLA" else 1.0)) for t, w in INVOLVEMENT_TYPES]
     total = sum(w for _, w in weights)

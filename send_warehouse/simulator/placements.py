@@ -140,7 +140,7 @@ def _plan_events(rnd: random.Random, spec: SizeSpec, est: Establishments, c: Chi
         day = school_from + rnd.randrange(school_to - school_from - 150)
         end = min(day + rnd.randrange(42, 180), leave)
         extras.append([day, end, "OTHER", est.pick("AP", la, rnd.random()), None, None])
-    if reason in (2, 6, 9) and cease >= y12 and cease < NEVER and rnd.random() < min(0.5, 0.1 * boost):
+    if reason in (2, 3, 4, 6, 9) and y12 <= cease < NEVER and rnd.random() < min(0.9, 0.1 * boost ** 2):
         start = cease - rnd.randrange(30, 90)
         seg = _at(track, start)
         if seg is not None and seg[0] < start:

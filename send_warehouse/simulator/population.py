@@ -40,7 +40,7 @@ from .people import (
 from .sizes import SizeSpec
 
 FIRST_COHORT = 1985
-SOCIALCARE_SHARE = 0.12
+SOCIALCARE_SHARE = 0.15
 P_TWIN_PAIR = 0.015
 P_MIGRANT, P_LEAVER, P_MOVE_HOUSE = 0.14, 0.11, 0.3
 P_SEN_SUPPORT = 0.12  # pupils on SEN support (K)
@@ -95,9 +95,10 @@ class Cohort:
 
 
 class Population:
+    """The general population of an area: identities, school careers and social care, on demand."""
+
     def __init__(self, spec: SizeSpec, seed: int, est: Establishments):
         self.spec, self.seed, self.est = spec, seed, est
-        self.key = lambda *label: label_key(seed, spec.name, "population", *label)
         self.eth_codes, self.eth_cum = ethnicity_codes(spec.ethnicity_profile)
         self.eth_group = np.array([GROUP_NAMES.index(ETHNICITY_GROUP[c]) for c in self.eth_codes])
         self.eth_code_array = np.array(self.eth_codes, dtype=object)
@@ -106,6 +107,10 @@ class Population:
         self.la_cum = np.cumsum(weights) / weights.sum()
         self.la_array = np.array(spec.la_codes, dtype=np.int64)
         self._offsets: dict[int, int] = {}
+
+    def key(self, *label: object) -> int:
+        """The hashing stream of one attribute."""
+        return label_key(self.seed, self.spec.name, "population", *label)
 
     # --- numbering ------------------------------------------------------------------------------
 
@@ -159,10 +164,10 @@ class Population:
         arrival = np.where(u("migrant", family) < P_MIGRANT,
                            dob + (u("arrival", family) * 15 * _YEAR).astype(np.int64), dob)
         stay = (18 * _YEAR - (arrival - dob)).clip(1)
-        departure = np.where(u("leaver", family) < P_LEAVER,
+        departure = np.where(u("leaver", family) < P_LEAVER * min(2.0, self.spec.boost),
                              arrival + 1 + (u("departure", family) * stay).astype(np.int64), NEVER)
         looked_after = (idx < self.socialcare_size(year)) & (
-            u("looked-after", compact) < min(0.2, P_LOOKED_AFTER_WITH_PLAN * self.spec.boost))
+            u("looked-after", compact) < min(0.25, P_LOOKED_AFTER_WITH_PLAN * self.spec.boost ** 2))
         arrival = np.where(looked_after, dob + ((5 + 9 * u("placed", compact)) * _YEAR).astype(np.int64), arrival)
         departure = np.where(looked_after, NEVER, departure)
         months = dob.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1
@@ -326,12 +331,15 @@ class Population:
         has = kept > 0
         dup = has & (kept >= 2) & (u("dup") < rate("duplicate", boost))
         split = first_kept + 1 + (u("dup-at") * (kept - 1)).astype(np.int64)  # first episode of the duplicate
-        # Records: every child with an involvement since go-live, then the duplicates.
+        # Records: every child with an involvement since go-live, then the duplicates; only those that
+        # exist by the last night are kept (see columns.Builder).
         rows = np.concatenate([np.flatnonzero(has), np.flatnonzero(dup)])
         is_dup = np.arange(len(rows)) >= int(has.sum())
         lo = np.where(is_dup, split[rows], first_kept[rows])
         hi = np.where(is_dup | ~dup[rows], first_kept[rows] + kept[rows], split[rows])  # exclusive
         created = np.maximum(SOCIALCARE_GO_LIVE, ep_start[rows, lo])
+        alive = created <= sc.horizon
+        rows, is_dup, lo, hi, created = rows[alive], is_dup[alive], lo[alive], hi[alive], created[alive]
         touch_until = ep_end[rows, hi - 1] + 60
         r = lambda label: uniform(self.key("sc-record", label), c.compact[rows] * 2 + is_dup)  # noqa: E731
         upn_las = self.upn_las(c)[rows]
@@ -355,7 +363,8 @@ class Population:
             true_upn = make_upn_array(upn_las[i:i + 1], np.array([child]))[0]
             fams = {f for f, flags in families.items() if flags[i]}
             rec = record_identity(rnd, forename[i], surname[i], int(dob[i]), true_upn if has_upn[i] else None,
-                                  int(c.la[rows[i]]), GROUP_NAMES[c.group[rows[i]]], fams, int(created[i]))
+                                  int(c.la[rows[i]]), GROUP_NAMES[c.group[rows[i]]], fams, int(created[i]),
+                                  upn_optional=True)
             forename[i], surname[i], dob[i] = rec.forename, rec.surname, rec.dob
             if has_upn[i]:
                 upn_state[i], upn_other[i] = upn_record(rec.upn, true_upn)
@@ -374,21 +383,20 @@ class Population:
         gender = np.where(r("gender") < 0.005, "unknown", np.where(c.male[rows], "male", "female"))
         upn_day = np.where(upn_state != UPN_NONE, np.maximum(created, child_upn_day), NEVER)
         first_row = sc.records.extend({
-            "child": c.compact[rows], "created": created, "first_name": forename, "last_name": surname, "dob": dob,
+            "key": c.compact[rows].astype(np.int64) * 2 + is_dup, "child": c.compact[rows], "created": created,
+            "first_name": forename, "last_name": surname, "dob": dob,
             "gender": gender.astype(object), "nhs_state": nhs_state, "nhs": nhs_other, "upn_state": upn_state,
             "upn_other": upn_other, "upn_la": upn_las, "upn_day": upn_day, "la": c.la[rows], "pc1": pc1,
             "pc2": pc2, "pc_day": pc_day, "touch_until": touch_until, "is_dup": is_dup})
-        main_row = np.full(n, -1, dtype=np.int64)
-        main_row[rows[~is_dup]] = first_row + np.flatnonzero(~is_dup)
         for i, kind, how, visible in errors:
             sc.errors.add("socialcare", "children", first_row + i, kind, how, visible)
         for i in np.flatnonzero(is_dup).tolist():
             sc.errors.add("socialcare", "children", first_row + i, "duplicate_person",
-                          f"second record of the same child (first: row {main_row[rows[i]]})", int(created[i]))
+                          "second record of the same child", int(created[i]))
         # Involvements: episode k of child row belongs to the record whose [lo, hi) holds k.
         rec_of, ep = [], []
         for k in range(k_max):
-            inside = (lo <= k) & (k < hi)
+            inside = (lo <= k) & (k < hi) & (ep_start[rows, k] <= sc.horizon)
             rec_of.append(np.flatnonzero(inside))
             ep.append(np.full(int(inside.sum()), k))
         rec_of, ep = np.concatenate(rec_of), np.concatenate(ep)

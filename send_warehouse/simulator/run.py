@@ -9,8 +9,8 @@ Nights are dated `as_of - (nights - 1)` ... `as_of`; the first of them anchors t
     ground_truth/{persons,requests,errors,education_gaps}.csv
     manifest.json
 
-Education night folders in OUT that are not nights of this run are removed, so the folder always
-describes one consistent run.
+Education night folders in OUT that are not nights of this run are removed (and a casework.sqlite
+left by an earlier run when casework goes to `casework_url`), so OUT always describes one run.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from . import casework, education, ground_truth, socialcare
+from .columns import release_freed_memory
 from .dates import to_day
 from .sizes import SIZES
 from .world import build_world
@@ -47,6 +48,8 @@ def simulate(size: str, seed: int, out: Path, nights: int = 1, as_of: date | Non
     say(f"building the {size} world (seed {seed}, first night {dates[0]})")
     world = build_world(spec, seed, first, last, say)
     _clear_stale_nights(out, {d.isoformat() for d in dates})
+    if casework_url:
+        (out / "casework.sqlite").unlink(missing_ok=True)
     manifest: dict = {"size": size, "seed": seed, "nights": [d.isoformat() for d in dates],
                       "as_of": as_of.isoformat(),
                       "la_code": f"{spec.la_code:03d}" if len(spec.la_codes) == 1 else None,
@@ -56,10 +59,12 @@ def simulate(size: str, seed: int, out: Path, nights: int = 1, as_of: date | Non
     for d in dates:
         say(f"writing the education drop for {d}")
         night_result = education.write_night(world, to_day(d), out)
+        release_freed_memory()
         manifest["counts"]["education"][d.isoformat()] = night_result.counts
         damaged += night_result.damaged
     say("writing the casework database")
     manifest["counts"]["casework"] = casework.write(world, last, out, casework_url)
+    release_freed_memory()
     say("writing the social care children")
     manifest["counts"]["socialcare"] = {"children": socialcare.write(world, last, out)}
     manifest["socialcare_children"] = manifest["counts"]["socialcare"]["children"]

@@ -32,7 +32,7 @@ from .hashing import poisson, py_random, weighted
 from .identifiers import make_nhs_number, make_upn, postcode_code
 from .messiness import rate, record_identity
 from .names import ETHNICITY_GROUP, POOLS, ethnicity_codes
-from .people import ERROR_COLUMNS, Child, SocialCareBuilder, upn_record
+from .people import ERROR_COLUMNS, SCOPE_AFTER_LEAVING, Child, SocialCareBuilder, upn_record
 from .placements import Seg, placements
 from .sizes import SizeSpec
 from .statutory import cease_of_plan, request, request_age, transfer_request
@@ -57,31 +57,32 @@ DOC_TYPES_ADVICE = ("ADVICE_EDPSYCH", "ADVICE_HEALTH", "ADVICE_SCHOOL")
 MISNAMED_STYLES = 7  # see casework.document_file_name
 
 KIND_REQUEST, KIND_TRANSFER, KIND_STALLED, KIND_TWIN = 0, 1, 2, 3
+KEYS_PER_CHILD = 1 << 12  # row keys of a child's story: compact * KEYS_PER_CHILD + its n-th row
 
 PERSON_COLUMNS = {
-    "child": I32, "created": I32, "forename": OBJECT, "surname": OBJECT, "dob": I32,
+    "key": np.int64, "child": I32, "created": I32, "forename": OBJECT, "surname": OBJECT, "dob": I32,
     "sex": OBJECT, "upn_state": np.int8, "upn_other": OBJECT, "upn_la": np.int16, "upn_day": I32, "uln_day": I32,
     "la": np.int16, "pc1": I32, "pc2": I32, "pc_day": I32, "pc_style": np.int8, "ethnicity": OBJECT, "touch_until": I32,
     "is_dup": bool,
 }
 REQUEST_COLUMNS = {
-    "person": I32, "child": I32, "received": I32, "created": I32, "source": I32,
+    "key": np.int64, "person": I32, "child": I32, "received": I32, "created": I32, "source": I32,
     "decision": OBJECT, "decision_day": I32, "decision_rec": I32, "outcome": OBJECT,
     "outcome_day": I32, "outcome_rec": I32, "draft_day": I32, "draft_rec": I32,
     "exception": OBJECT, "exception_day": I32, "transfer_from": OBJECT, "team": OBJECT,
     "closed": I32,
 }
 PLAN_COLUMNS = {
-    "person": I32, "request": I32, "child": I32, "issued": I32, "primary": OBJECT,
+    "key": np.int64, "person": I32, "request": I32, "child": I32, "issued": I32, "primary": OBJECT,
     "secondary": OBJECT, "cease_day": I32, "cease_rec": I32, "cease_reason": I32,
 }
 SETTING_COLUMNS = {"plan": I32, "day": I32, "urn": I32, "code": OBJECT}
 REVIEW_COLUMNS = {
-    "plan": I32, "due": I32, "created": I32, "meeting_day": I32, "decision_day": I32,
+    "key": np.int64, "plan": I32, "due": I32, "created": I32, "meeting_day": I32, "decision_day": I32,
     "decision_rec": I32, "outcome": OBJECT, "amended_day": I32, "amended_rec": I32,
 }
 DOCUMENT_COLUMNS = {
-    "person": I32, "request": I32, "doc_type": np.int8, "filed": I32, "soft_deleted": I32,
+    "key": np.int64, "person": I32, "request": I32, "doc_type": np.int8, "filed": I32, "soft_deleted": I32,
     "style": np.int8, "misfiled": bool,
 }
 PUPIL_COLUMNS = {
@@ -114,22 +115,23 @@ class SendHistory:
 class SendHistoryBuilder:
     """Generates the EHC population month by month into column stores (see the module docstring)."""
 
-    def __init__(self, spec: SizeSpec, seed: int, est: Establishments, socialcare: SocialCareBuilder):
+    def __init__(self, spec: SizeSpec, seed: int, est: Establishments, socialcare: SocialCareBuilder, horizon: int):
         self.spec, self.seed, self.est, self.sc = spec, seed, est, socialcare
         self.boost = spec.boost
         self.eth_codes, self.eth_cum = ethnicity_codes(spec.ethnicity_profile)
         weights = np.array([spec.la_weight(la) for la in spec.la_codes])
         self.la_cum = np.cumsum(weights) / weights.sum()
         self.next_compact = int(spec.id_space * A_BASE_SHARE)
-        self.persons = Builder(PERSON_COLUMNS)
-        self.requests = Builder(REQUEST_COLUMNS)
-        self.plans = Builder(PLAN_COLUMNS)
-        self.settings = Builder(SETTING_COLUMNS)
-        self.reviews = Builder(REVIEW_COLUMNS)
-        self.documents = Builder(DOCUMENT_COLUMNS)
-        self.pupils = Builder(PUPIL_COLUMNS)
-        self.placements = Builder(PLACEMENT_COLUMNS)
-        self.errors = Builder(ERROR_COLUMNS)
+        # Rows that come into existence after the last night are never stored (see columns.Builder).
+        self.persons = Builder(PERSON_COLUMNS, "created", horizon)
+        self.requests = Builder(REQUEST_COLUMNS, "created", horizon)
+        self.plans = Builder(PLAN_COLUMNS, "issued", horizon)
+        self.settings = Builder(SETTING_COLUMNS, "day", horizon)
+        self.reviews = Builder(REVIEW_COLUMNS, "created", horizon)
+        self.documents = Builder(DOCUMENT_COLUMNS, "filed", horizon)
+        self.pupils = Builder(PUPIL_COLUMNS, "created", horizon)
+        self.placements = Builder(PLACEMENT_COLUMNS, "start", horizon)
+        self.errors = Builder(ERROR_COLUMNS, "visible", horizon)
         self._builders = (self.persons, self.requests, self.plans, self.settings, self.reviews,
                           self.documents, self.pupils, self.placements, self.errors)
 
@@ -219,7 +221,14 @@ class SendHistoryBuilder:
 
     # --- the child's life -------------------------------------------------------------------------
 
+    def _key(self) -> int:
+        """A stable key for the next row of this child's story (its clock times hash on it, and ties in
+        creation order break on it): unlike a row number, the same whatever the horizon."""
+        self._key_next += 1
+        return self._key_next - 1
+
     def _life(self, rnd: random.Random, c: Child, kind: int, anchor: int) -> None:
+        self._key_next = c.compact * KEYS_PER_CHILD
         team = "Post-16" if anchor - c.dob >= 14 * 365 else rnd.choice(self.spec.teams)
         requests: list[dict] = []
         plan_request = None
@@ -258,7 +267,7 @@ class SendHistoryBuilder:
         if requests:
             self._casework(rnd, c, requests, plan_request, issued, cease, reason, need, track)
         if rnd.random() < (P_SOCIALCARE if kind != KIND_TWIN else 0.15):
-            self.sc.add_child(rnd, c, cla_weight=1.6)
+            self.sc.add_child(rnd, c, c.compact * KEYS_PER_CHILD + KEYS_PER_CHILD - 2, cla_weight=1.6)
 
     # --- placements -----------------------------------------------------------------------------
 
@@ -266,11 +275,11 @@ class SendHistoryBuilder:
 
     def _education(self, rnd: random.Random, c: Child, track: list[Seg], extras: list[Seg],
                    requests: list[dict], issued: int, cease: int, kind: int) -> None:
-        if not track or (kind != KIND_TWIN and rnd.random() < min(0.2, P_UNKNOWN_TO_EDUCATION * self.boost)):
+        if not track or (kind != KIND_TWIN and rnd.random() < min(0.2, P_UNKNOWN_TO_EDUCATION * self.boost ** 1.5)):
             return  # a child the education system never heard of
         boost = self.boost
         placements = sorted(track + [e + ["dual"] for e in extras], key=lambda s: (s[0], len(s)))
-        scope_end = max(s[1] for s in placements) + 90
+        scope_end = max(s[1] for s in placements) + SCOPE_AFTER_LEAVING
         if requests:
             first_request = requests[0]["received"]
             k_start = first_request - rnd.randrange(0, 700)
@@ -313,7 +322,7 @@ class SendHistoryBuilder:
                             max(created, c.upn_day) if kind.startswith("upn") else created)
         if duplicate_of is not None:
             self.errors.add("education", "pupils.csv", row, "duplicate_person",
-                            f"second pupil record of the same child (first: row {duplicate_of})", created)
+                            "second pupil record of the same child", created)
         for slot, seg in enumerate(placements):
             start, end, why, urn, code, hours = seg[:6]
             dual = len(seg) > 6
@@ -358,15 +367,15 @@ class SendHistoryBuilder:
         style = rnd.choice((0, 0, 0, 0, 0, 0, 1, 2, 3))
         ethnicity = c.ethnicity if rnd.random() > 0.05 else None
         sex = c.sex if rnd.random() > 0.003 else "U"
-        row = self.persons.add(c.compact, created, rec.forename, rec.surname, rec.dob, sex, *upn_record(rec.upn, c.upn),
-                               c.upn_la, upn_day, uln_day, c.la, c.pc1, c.pc2, pc_day, style,
-                               ethnicity, touch_until, duplicate_of is not None)
+        row = self.persons.add(self._key(), c.compact, created, rec.forename, rec.surname, rec.dob, sex,
+                               *upn_record(rec.upn, c.upn), c.upn_la, upn_day, uln_day, c.la, c.pc1, c.pc2, pc_day,
+                               style, ethnicity, touch_until, duplicate_of is not None)
         for kind, how in rec.errors:
             visible = max(created, c.upn_day) if kind.startswith("upn") else created
             self.errors.add("casework", "cw_person", row, kind, how, visible)
         if duplicate_of is not None:
             self.errors.add("casework", "cw_person", row, "duplicate_person",
-                            f"second casework record of the same child (first: row {duplicate_of})", created)
+                            "second casework record of the same child", created)
         return row
 
     def _request_row(self, rnd: random.Random, person: int, c: Child, r: dict) -> int:
@@ -378,7 +387,7 @@ class SendHistoryBuilder:
             wrong = rnd.choice(present)
             recorded[wrong] = r["received"] - rnd.choice((365, 366, rnd.randrange(1, 40)))
         closed = max(v for v in (r["created"], r["decision_day"], r["outcome_day"]) if v < NEVER)
-        row = self.requests.add(person, c.compact, r["received"], r["created"], r["source"], r["decision"],
+        row = self.requests.add(self._key(), person, c.compact, r["received"], r["created"], r["source"], r["decision"],
                                 r["decision_day"], recorded["decision"], r["outcome"], r["outcome_day"],
                                 recorded["outcome"], r["draft_day"], recorded["draft"], r["exception"],
                                 r["exception_day"], r["transfer_from"], r["team"], closed)
@@ -417,7 +426,7 @@ class SendHistoryBuilder:
         risky = doc_type != "FINAL_PLAN"
         misfiled = risky and style == 0 and rnd.random() < min(0.3, 0.01 * boost)
         soft = filed + rnd.randrange(1, 500) if risky and rnd.random() < min(0.3, 0.012 * boost) else NEVER
-        self.documents.add(person, request_row, DOC_CODE[doc_type], filed, soft, style, misfiled)
+        self.documents.add(self._key(), person, request_row, DOC_CODE[doc_type], filed, soft, style, misfiled)
 
     def _plan(self, rnd: random.Random, person: int, request_row: int, c: Child, issued: int, cease: int,
               reason: int, need: str, track: list[Seg]) -> tuple[int, bool]:
@@ -428,7 +437,8 @@ class SendHistoryBuilder:
             secondary = weighted(rnd, [(n, w) for n, w in NEEDS if n not in (need, "DS")])
         wrong_cease = cease < NEVER and rnd.random() < min(0.3, 0.01 * boost)
         cease_rec = issued - rnd.randrange(1, 60) if wrong_cease else cease
-        row = self.plans.add(person, request_row, c.compact, issued, need, secondary, cease, cease_rec, reason)
+        row = self.plans.add(self._key(), person, request_row, c.compact, issued, need, secondary, cease, cease_rec,
+                             reason)
         if wrong_cease:
             self.errors.add("casework", "cw_plan", row, "date_order", "ceased date recorded before the issue date",
                             cease)
@@ -493,8 +503,8 @@ class SendHistoryBuilder:
         for due, meeting, decided, outcome, amended in cycles:
             wrong = decided < NEVER and rnd.random() < min(0.3, 0.008 * boost)
             decided_rec = meeting - rnd.randrange(1, 20) if wrong else decided
-            row = self.reviews.add(plan_row, due, min(due, meeting), meeting, decided, decided_rec, outcome, amended,
-                                   amended)
+            row = self.reviews.add(self._key(), plan_row, due, min(due, meeting), meeting, decided, decided_rec,
+                                   outcome, amended, amended)
             if wrong:
                 self.errors.add("casework", "cw_review", row, "date_order",
                                 "review decision dated before the review meeting", decided)

@@ -39,11 +39,11 @@ def project(world: World, night: int) -> Iterator[tuple[str, dict]]:
     np.maximum.at(latest, position[inv.record[started]], inv.start[started])
     ended = started & (inv.end <= night)
     np.maximum.at(latest, position[inv.record[ended]], inv.end[ended])
-    period = 45 + (hash64(label_key(world.seed, "touch", "children"), rows) % np.uint64(120)).astype(np.int64)
+    period = 45 + (hash64(label_key(world.seed, "touch", "children"), s.key) % np.uint64(120)).astype(np.int64)
     horizon = np.minimum(night, s.touch_until)
     touch = s.created + (np.maximum(horizon - s.created, 0) // period) * period
     latest = np.maximum(latest, np.where(horizon >= s.created, touch, latest))
-    secs = world.seconds("children", rows, latest)
+    secs = world.seconds("children", s.key, latest)
     # Involvements grouped by child (in start order), sliced per child while writing.
     idx = np.flatnonzero(started)
     owner = position[inv.record[idx]]

@@ -14,7 +14,10 @@ rows created after it are absent, and later events are not shown yet. Hence:
   hard-deleted on every night after the first), so that short test runs always see it.
 
 Identifiers that systems assign in creation order (casework ids, social care ids) are ranks by
-creation time over the whole world, so rows created later never renumber earlier ones.
+creation instant, ties broken by a row key derived from the child's number; clock times hash on
+the same keys. Rows that come into existence after the last night are never stored (nothing can
+show them), and since later rows rank after earlier ones, that never renumbers or re-times a
+stored row: the world a longer run stores is a superset of a shorter run's.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .columns import Table
+from .columns import Table, release_freed_memory
 from .dates import NEVER, day_of, from_day
 from .establishments import Establishments, build_establishments
 from .hashing import hash64, label_key, permute, poisson, py_random
@@ -35,6 +38,7 @@ from .sizes import SizeSpec
 HARD_DELETE_FROM = day_of(2020, 1, 1)
 WORKDAY_START, WORKDAY_SECONDS = 8 * 3600, 10 * 3600
 B_DUP_SHARE = 0.6  # general-population duplicate pupil records are numbered from 60% of the id space
+HASH_CHUNK = 1 << 20
 
 
 @dataclass
@@ -62,11 +66,15 @@ class World:
     def socialcare_ids(self, rows: np.ndarray) -> np.ndarray:
         return np.array([f"LCS-{n + 1:06d}" for n in self.socialcare_rank[rows].tolist()], dtype=object)
 
-    def seconds(self, table: str, rows: np.ndarray, days: np.ndarray) -> np.ndarray:
-        """Time of day (seconds) at which `table`'s row changed on `day`: office hours, stable."""
+    def seconds(self, table: str, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Time of day (seconds) at which the rows with these stable keys changed on `day`: office hours."""
         key = label_key(self.seed, self.spec.name, "clock", table)
-        mixed = np.asarray(rows, dtype=np.int64) * 1_000_003 + np.asarray(days, dtype=np.int64)
-        return WORKDAY_START + (hash64(key, mixed) % np.uint64(WORKDAY_SECONDS)).astype(np.int64)
+        keys, days = np.asarray(keys), np.asarray(days)
+        out = np.empty(len(keys), dtype=np.int32)
+        for lo in range(0, len(keys), HASH_CHUNK):  # bounded temporaries for tens of millions of rows
+            mixed = keys[lo:lo + HASH_CHUNK].astype(np.int64) * 1_000_003 + days[lo:lo + HASH_CHUNK]
+            out[lo:lo + HASH_CHUNK] = WORKDAY_START + hash64(key, mixed) % np.uint64(WORKDAY_SECONDS)
+        return out
 
     def pupil_ref(self, ref_compact: np.ndarray) -> np.ndarray:
         numbers = permute(np.asarray(ref_compact, dtype=np.int64), self.spec.id_space, 7_654_321, 1_234_567)
@@ -81,55 +89,64 @@ class World:
 
     @staticmethod
     def child_id(compact: np.ndarray) -> np.ndarray:
-        return np.array([f"C{n:09d}" for n in np.asarray(compact).tolist()], dtype=object)
+        return np.array([child_label(n) for n in np.asarray(compact).tolist()], dtype=object)
+
+
+def child_label(compact: int) -> str:
+    """Ground truth's child_id for a child's number."""
+    return f"C{compact:09d}"
 
 
 def build_world(spec: SizeSpec, seed: int, first_night: int, last_night: int,
                 progress=lambda message: None) -> World:
     est = build_establishments(spec, seed)
-    sc = SocialCareBuilder(spec)
+    sc = SocialCareBuilder(spec, last_night)
     last = from_day(last_night)
     progress("generating the EHC population's history")
-    send = SendHistoryBuilder(spec, seed, est, sc).build(last.year, last.month)
+    send = SendHistoryBuilder(spec, seed, est, sc, last_night).build(last.year, last.month)
+    release_freed_memory()
     population = Population(spec, seed, est)
     progress("generating the general population's social care histories")
     population.add_socialcare(sc, last.year)
     socialcare, involvements, sc_errors = sc.records.finish(), sc.involvements.finish(), sc.errors.finish()
+    del sc
+    release_freed_memory()
     world = World(spec, seed, first_night, last_night, est, send, socialcare, involvements, sc_errors, population,
                   *(np.empty(0, dtype=np.int64),) * 8)
     s = send
-    world.person_id = 100_000 + _creation_rank(world, "cw_person", s.persons.created)
-    world.request_id = 1 + _creation_rank(world, "cw_request", s.requests.created)
-    world.plan_id = 1 + _creation_rank(world, "cw_plan", s.plans.issued)
-    world.review_id = 1 + _creation_rank(world, "cw_review", s.reviews.created)
-    world.document_id = 1 + _creation_rank(world, "cw_document", s.documents.filed)
-    world.socialcare_rank = _creation_rank(world, "children", socialcare.created)
+    world.person_id = 100_000 + _creation_rank(world, "cw_person", s.persons.created, s.persons.key)
+    world.request_id = 1 + _creation_rank(world, "cw_request", s.requests.created, s.requests.key)
+    world.plan_id = 1 + _creation_rank(world, "cw_plan", s.plans.issued, s.plans.key)
+    world.review_id = 1 + _creation_rank(world, "cw_review", s.reviews.created, s.reviews.key)
+    world.document_id = 1 + _creation_rank(world, "cw_document", s.documents.filed, s.documents.key)
+    world.socialcare_rank = _creation_rank(world, "children", socialcare.created, socialcare.key)
     world.document_misfiled_to = _misfile_targets(world)
     world.document_hard_deleted = _hard_deletions(world)
+    release_freed_memory()
     return world
 
 
-def _creation_rank(world: World, table: str, created: np.ndarray) -> np.ndarray:
-    """Rank of each row by creation instant (day, time of day, row): how a system numbers rows."""
-    rows = np.arange(len(created))
-    secs = world.seconds(table, rows, created)
-    order = np.lexsort((rows, secs, created))
-    rank = np.empty(len(created), dtype=np.int64)
-    rank[order] = np.arange(len(created))
+def _creation_rank(world: World, table: str, created: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Rank of each row by creation instant (day, time of day, then key): how a system numbers rows."""
+    instant = created.astype(np.int64) * 86_400 + world.seconds(table, keys, created)
+    order = np.lexsort((keys, instant))
+    del instant
+    rank = np.empty(len(created), dtype=np.int32)
+    rank[order] = np.arange(len(created), dtype=np.int32)
     return rank
 
 
 def _misfile_targets(world: World) -> np.ndarray:
     """For each misfiled document, the other person whose identifier its file name carries."""
     persons, docs = world.send.persons, world.send.documents
-    target = np.full(len(docs), -1, dtype=np.int64)
+    target = np.full(len(docs), -1, dtype=np.int32)
     flagged = np.flatnonzero(docs.misfiled)
     if not len(flagged):
         return target
     order = np.argsort(persons.created, kind="stable")
     created_sorted = persons.created[order]
     available = np.searchsorted(created_sorted, docs.filed[flagged], side="right")
-    pick = hash64(label_key(world.seed, "misfile"), flagged)
+    pick = hash64(label_key(world.seed, "misfile"), docs.key[flagged])
     own_child = persons.child[docs.person[flagged]]
     for step in range(3):
         choice = order[((pick + np.uint64(step)) % np.maximum(available, 1).astype(np.uint64)).astype(np.int64)]
@@ -142,7 +159,7 @@ def _hard_deletions(world: World) -> np.ndarray:
     """Documents that vanish outright: a few a day (recent, never a final plan), and at least one on
     every night after the first, so that consecutive nights always differ by a deletion."""
     docs = world.send.documents
-    deleted = np.full(len(docs), NEVER, dtype=np.int64)
+    deleted = np.full(len(docs), NEVER, dtype=np.int32)
     candidates = np.flatnonzero(docs.doc_type != DOC_CODE["FINAL_PLAN"])
     candidates = candidates[np.argsort(docs.filed[candidates], kind="stable")]
     filed = docs.filed[candidates]
@@ -151,7 +168,7 @@ def _hard_deletions(world: World) -> np.ndarray:
         count = poisson(rnd, world.spec.hard_deletes_per_day)
         if world.first_night < day <= world.last_night:
             count = max(1, count)
-        lo, hi = np.searchsorted(filed, [day - 60, day])
+        lo, hi = np.searchsorted(filed, np.array([day - 60, day], dtype=filed.dtype))  # same dtype: no copy
         for _ in range(count):
             for _attempt in range(5):
                 if hi <= lo:

@@ -376,6 +376,9 @@ def test_requests_csv_agrees_with_casework(sim):
             assert int(r["days_to_outcome"]) == days
         if r["issued_within_20_weeks"]:
             assert r["issued_within_20_weeks"] == ("true" if int(r["days_to_outcome"]) <= 140 else "false")
+        if r["is_transfer_in"] == "true":  # outside every timeliness measure
+            assert r["decided_within_6_weeks"] == r["issued_within_20_weeks"] == r["open_days"] == ""
+            assert r["status_20_week"] == "not_applicable"
 
 
 def test_cross_system_findings_hold(sim):
@@ -420,3 +423,10 @@ def test_gaps_lie_within_plans_and_outside_education(sim):
 
 def test_sizes_are_exported():
     assert set(SIZES) == {"tiny", "council", "large-county", "england"}
+
+
+@pytest.mark.parametrize("kwargs", [{"size": "city"}, {"size": "tiny", "nights": 0}])
+def test_bad_arguments_are_refused_before_anything_is_written(tmp_path, kwargs):
+    with pytest.raises(ValueError):
+        simulate(**{"seed": 1, "out": tmp_path / "out", "nights": 1, **kwargs})
+    assert not (tmp_path / "out").exists()

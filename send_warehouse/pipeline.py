@@ -49,10 +49,14 @@ def stage(url: str, run_id: str, name: str) -> Iterator[dict[str, Any]]:
 
 
 def start_run(run_id: str, logical_date: date, settings: Settings) -> str:
-    """Create or upgrade the pipeline's schemas and register the run. Returns the warehouse URL."""
+    """Create or upgrade the pipeline's schemas and reader roles, and register the run.
+    Returns the warehouse URL."""
+    from send_warehouse.warehouse.roles import ensure_roles
+
     url = warehouse_url(settings)
     with connect(url) as conn:
         ensure_schema(conn)
+        ensure_roles(conn)
         conn.execute(
             """insert into audit.run (run_id, logical_date) values (%s, %s)
                on conflict (run_id) do update set started_at = now(), finished_at = null,

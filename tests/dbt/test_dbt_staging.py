@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from send_warehouse import transform
-from send_warehouse.landing.tables import table
 from send_warehouse.warehouse.connection import connect
 from send_warehouse.warehouse.schema import ensure_schema
+from tests.raw_rows import land_rows, query
 
 NIGHT_1 = "2026-11-23"
 NIGHT_2 = "2026-11-24"
@@ -114,27 +114,10 @@ NIGHTS: dict[str, dict[tuple[str, str], list[tuple]]] = {
 
 
 def land(url: str, logical_date: str, run_id: str) -> None:
-    """Land one night the way landing does: lineage from transaction settings, a rerun replaces the night."""
-    with connect(url) as conn:
-        for (system, name), rows in NIGHTS[logical_date].items():
-            raw = table(system, name)
-            with conn.transaction():
-                conn.execute(
-                    "select set_config('send.run_id', %s, true), set_config('send.logical_date', %s, true),"
-                    " set_config('send.source_object', %s, true)",
-                    (run_id, logical_date, name),
-                )
-                conn.execute(f"delete from {raw.qualified_name} where _logical_date = %s", (logical_date,))
-                if rows:
-                    columns = ", ".join(raw.column_names)
-                    marks = ", ".join(["%s"] * len(raw.column_names))
-                    with conn.cursor() as cur:
-                        cur.executemany(f"insert into {raw.qualified_name} ({columns}) values ({marks})", rows)
+    land_rows(url, logical_date, run_id, NIGHTS[logical_date])
 
 
-def rows(url: str, sql: str) -> list[tuple]:
-    with connect(url) as conn:
-        return conn.execute(sql).fetchall()
+rows = query
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ itself before commit, and enforced again by a CHECK constraint on audit.load_log
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from datetime import UTC, date, datetime
 import psycopg
 from psycopg import sql
 
-from send_warehouse.landing.tables import RawTable
+from send_warehouse.landing.tables import RawTable, tables_of
 
 log = logging.getLogger(__name__)
 
@@ -251,8 +250,6 @@ class NightLoad:
 
     def _clear_night(self) -> None:
         """Remove what an earlier attempt at this night left: raw rows of the date, and this run's audit."""
-        from send_warehouse.landing.tables import tables_of
-
         # One loader of a source at a time: a second run of the same source waits here.
         self.conn.execute("select pg_advisory_xact_lock(hashtext('send_warehouse.land.' || %s))", (self.source_system,))
         for table in tables_of(self.source_system):
@@ -329,7 +326,3 @@ def record_failure(conn: psycopg.Connection, source_system: str, run_id: str, lo
                values (%s, %s, '*', %s, 0, 0, 0, %s, %s, 'failed', %s)""",
             (run_id, source_system, logical_date, now, now, str(error)[:2000]),
         )
-
-
-def summary_json(results: Iterable[ObjectResult]) -> str:
-    return json.dumps([r.as_dict() for r in results], default=str)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
+from . import sen2_problems
 from .dates import NEVER, clock, from_day, iso
 from .hashing import hash64, label_key
 from .identifiers import make_uln_array, restyle_postcode
@@ -134,7 +135,7 @@ def _requests(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarra
     updated = _updated(world, "cw_request", t.key,
                        [t.created, t.decision_day, t.outcome_day, t.draft_day, t.exception_day], night, t.created,
                        t.closed + 180)
-    return {"request_id": world.request_id[rows], "person_id": world.person_id[t.person],
+    cols = {"request_id": world.request_id[rows], "person_id": world.person_id[t.person],
             "received_date": t.received, "request_source": t.source,
             "decision_date": _shown(t.decision_day, t.decision_rec, night, NEVER),
             "decision": _shown(t.decision_day, t.decision, night),
@@ -144,6 +145,8 @@ def _requests(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarra
             "exception_reason": _shown(t.exception_day, t.exception, night),
             "transferred_in_from": t.transfer_from, "team": t.team,
             "updated_at": _stamp(world, "cw_request", t.key, updated), "_rows": rows}
+    sen2_problems.spoil_requests(world, t.key, cols)
+    return cols
 
 
 def named_settings(world: World, night: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -165,12 +168,14 @@ def _plans(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarray]:
     urn[plan_rows], code[plan_rows], setting_day[plan_rows] = urns, codes, days
     updated = _updated(world, "cw_plan", t.key, [t.issued, setting_day[rows], t.cease_day], night, t.issued,
                        t.cease_day)
-    return {"plan_id": world.plan_id[rows], "person_id": world.person_id[t.person],
+    cols = {"plan_id": world.plan_id[rows], "person_id": world.person_id[t.person],
             "request_id": world.request_id[t.request], "issued_date": t.issued, "primary_need": t.primary,
             "secondary_need": t.secondary, "named_urn": np.where(urn[rows] >= 0, urn[rows], None),
             "named_setting_code": code[rows], "ceased_date": _shown(t.cease_day, t.cease_rec, night, NEVER),
             "cease_reason": _shown(t.cease_day, t.cease_reason, night),
             "updated_at": _stamp(world, "cw_plan", t.key, updated), "_rows": rows}
+    sen2_problems.spoil_plans(world, t.key, cols)
+    return cols
 
 
 def _reviews(world: World, night: int, rows: np.ndarray) -> dict[str, np.ndarray]:

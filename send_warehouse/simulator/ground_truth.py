@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import sen2_problems
 from .casework import file_names
 from .dates import NEVER, from_day
 from .education import EducationNight
@@ -223,6 +224,7 @@ def _errors(world: World, night: int, education: EducationNight,
     for kind, where, detail in damaged:
         yield (kind, "education", where.split("/", 1)[1].split(":")[0], where, detail)
     yield from _cross_system(world, night, education)
+    yield from sen2_problems.errors(world, night)
 
 
 def _document_errors(world: World, night: int) -> Iterator[tuple[str, str, str, str, str]]:

@@ -37,12 +37,14 @@ def produce(url: str, year: int, la: str, out: Path) -> dict:
     modules = files.write_modules(persons, stem)
     failures = rules.check(persons, c)
     numbers = report.figures(tree, c)
+    marts = report.marts_figures(url, c)
     report_csv = stem.with_name(f"{stem.name}_report.csv")
     report_html = stem.with_name(f"{stem.name}_report.html")
     report.write_csv(failures, report_csv)
-    report.write_html(failures, numbers, c, as_of, xsd_errors, report_html, created)
+    report.write_html(failures, numbers, marts, c, as_of, xsd_errors, report_html, created)
     return {"year": year, "la": la, "reference_date": c.reference_date.isoformat(),
-            "as_of_date": as_of.isoformat() if as_of else None, "figures": numbers,
+            "as_of_date": as_of.isoformat() if as_of else None, "figures": numbers, "marts": marts,
+            "reconciles": all(numbers[k] == v for k, v in marts.items()),
             "xsd_valid": not xsd_errors, "xsd_errors": xsd_errors[:20], "failures": len(failures),
             "failures_by_rule": dict(sorted(Counter(f.rule_code for f in failures).items())),
             "files": {"xml": str(out), "report_html": str(report_html), "report_csv": str(report_csv),

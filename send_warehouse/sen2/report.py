@@ -51,10 +51,31 @@ def figures(tree: etree._ElementTree, c: Collection) -> dict[str, object]:
         if a.findtext("Week20") != "1":
             excl += 1
             within += (date.fromisoformat(out) - date.fromisoformat(got)).days <= 140
-    return {"persons": len(tree.findall("Persons/Person")), "requests_received": received, "plans_issued": issued,
+    return {"persons": len(tree.findall("Persons/Person")), "requests": len(tree.findall("Persons/Person/Requests")),
+            "named_plans": len(tree.findall("Persons/Person/Requests/Assessment/NamedPlan")),
+            "requests_received": received, "plans_issued": issued,
             "plans_issued_excl_exceptions": excl, "within_20_weeks_excl_exceptions": within,
             "pct_within_20_weeks_excl_exceptions": round(100.0 * within / excl, 1) if excl else None,
             "active_plans": active}
+
+
+MARTS_SQL = """
+select coalesce(sum(requests_received), 0)::int, coalesce(sum(plans_issued), 0)::int,
+       coalesce(sum(plans_issued_excl_exceptions), 0)::int, coalesce(sum(plans_within_20_weeks_excl_exceptions), 0)::int
+from marts.rpt_timeliness_monthly
+where team = 'All' and month between %s and %s
+"""
+
+
+def marts_figures(url: str, c: Collection) -> dict[str, object]:
+    """The same headline counts from the marts (rpt_timeliness_monthly, team All) for the period."""
+    from send_warehouse.warehouse.connection import connect
+
+    with connect(url) as conn:
+        received, issued, excl, within = conn.execute(MARTS_SQL, (c.period_start, c.period_end)).fetchone()
+    return {"requests_received": received, "plans_issued": issued, "plans_issued_excl_exceptions": excl,
+            "within_20_weeks_excl_exceptions": within,
+            "pct_within_20_weeks_excl_exceptions": round(100.0 * within / excl, 1) if excl else None}
 
 
 def write_csv(failures: list[Failure], path: Path) -> None:
@@ -66,8 +87,8 @@ def write_csv(failures: list[Failure], path: Path) -> None:
                         x.message))
 
 
-def write_html(failures: list[Failure], numbers: dict, c: Collection, as_of: date | None, xsd_errors: list[str],
-               path: Path, created: datetime) -> None:
+def write_html(failures: list[Failure], numbers: dict, marts: dict, c: Collection, as_of: date | None,
+               xsd_errors: list[str], path: Path, created: datetime) -> None:
     by_rule = Counter(x.rule_code for x in failures)
     children = len({x.person_key for x in failures})
     provisional = as_of is None or as_of < c.reference_date
@@ -83,8 +104,10 @@ def write_html(failures: list[Failure], numbers: dict, c: Collection, as_of: dat
     ]
     if provisional:
         parts.append("<p class='warn'>The warehouse predates the reference date: this return is provisional.</p>")
-    parts.append("<h2>The return</h2><table>")
-    parts += [f"<tr><th>{escape(k.replace('_', ' '))}</th><td>{escape(str(v))}</td></tr>" for k, v in numbers.items()]
+    parts.append("<h2>The return</h2><table><tr><th></th><th>in the XML</th><th>in the marts</th></tr>")
+    parts += [f"<tr><th>{escape(k.replace('_', ' '))}</th><td>{escape(str(v))}</td>"
+              f"<td{'' if marts.get(k, v) == v else ' class=warn'}>{escape(str(marts.get(k, '')))}</td></tr>"
+              for k, v in numbers.items()]
     parts.append(f"<tr><th>XSD</th><td>{'valid' if not xsd_errors else escape('; '.join(xsd_errors[:5]))}</td></tr>")
     parts.append("</table><h2>Rule failures</h2>")
     parts.append(f"<p>{len(failures)} failures for {children} children.</p><table><tr><th>rule</th><th>what it checks"

@@ -57,7 +57,7 @@ def main() -> int:
         started = time.perf_counter()
         summary = produce(url, args.year, args.la, work / "out" / f"sen2_{args.year}.xml")
         sen2_s = time.perf_counter() - started
-        check = compare(url, night.folder, summary["files"])
+        check = compare(url, night.folder, summary["files"], date.fromisoformat(summary["reference_date"]))
         marts = summary["marts"]
         xml = summary["figures"]
         result = {

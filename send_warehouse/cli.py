@@ -183,6 +183,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if result.get("status") == "success" else 1
 
 
+def cmd_sen2(args: argparse.Namespace) -> int:
+    from send_warehouse.sen2 import produce
+    from send_warehouse.warehouse.connection import warehouse_url
+
+    try:
+        summary = produce(warehouse_url(Settings.from_env()), args.year, args.la, Path(args.out))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2, default=str))
+    if not summary["xsd_valid"]:
+        print("error: the XML does not validate against the SEN2 XSD (see xsd_errors)", file=sys.stderr)
+        return 1
+    _say(args, f"{summary['failures']} rule failures: see {summary['files']['report_html']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="send-warehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -227,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=date(2026, 11, 24))
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("sen2", help="write the SEN2 return (XML, module CSVs, pre-submission report)")
+    p.add_argument("--year", type=int, required=True, help="collection year YYYY (activity in YYYY-1)")
+    p.add_argument("--la", required=True, help="the council's three-digit LA number")
+    p.add_argument("--out", required=True, help="the XML file to write; CSVs and report go beside it")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_sen2)
     return parser
 
 

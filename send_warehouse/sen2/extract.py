@@ -5,10 +5,11 @@ The warehouse's unified models are the single source: requests and plans keyed b
 child (`intermediate.int_requests`, `int_plans`, `int_reviews`, `int_placements`) and the child's
 surviving identity (`restricted.person_identifiable`). Coding rules (domain.md):
 
-* in scope: requests open at any time in the period (received by its end and not closed before its
-  start), requests decided or concluded in it, and the requests behind plans that ceased in it or
+* in scope: requests received in the period or open at any time in it (received by its end and not
+  closed before its start), requests decided or concluded in it, and the requests behind plans that ceased in it or
   were maintained on the reference date;
-* RequestOutcome `H` when the decision to assess was made before the period (or elsewhere: a
+* each event is shown when its recorded date falls by the period's end (later ones are not known
+  yet); RequestOutcome `H` when the decision to assess was made before the period (or elsewhere: a
   transfer-in), `A` while undecided at the period's end; AssessmentOutcome `H` when the plan was
   issued before the period or transferred in, `A` while undecided at its end. A request received in
   the period cannot have been decided before it: its recorded dates are then reported as out of
@@ -52,7 +53,8 @@ select *
 from requests
 where person_key is not null
   and (
-    (received_date <= %(end)s and (closed_date is null or closed_date >= %(start)s))
+    received_date between %(start)s and %(end)s
+    or (received_date <= %(end)s and (closed_date is null or closed_date >= %(start)s))
     or decision_date between %(start)s and %(end)s
     or outcome_date between %(start)s and %(end)s
     or ceased_date between %(start)s and %(end)s
@@ -174,8 +176,10 @@ def _maintained_on(row: dict, day: date) -> bool:
 def _request(row: dict, c: Collection, placements: list[dict], review: dict | None) -> Request:
     outcome = request_outcome(row, c)
     assessment = None
-    if outcome in ("Y", "H"):
-        a_outcome = assessment_outcome(row, c)
+    a_outcome = assessment_outcome(row, c)
+    # An outcome recorded in the period is shown even under a decision recorded after it: the dates
+    # are as the system holds them (the report flags their order), and the counts match the marts'.
+    if outcome in ("Y", "H") or a_outcome in ("Y", "N", "W"):
         named = None
         if a_outcome in ("Y", "H") and row["casework_plan_id"] is not None:
             named = NamedPlan(
@@ -190,7 +194,9 @@ def _request(row: dict, c: Collection, placements: list[dict], review: dict | No
         needs = [(row["primary_need"], 1)] if row["primary_need"] or not row["secondary_need"] else []
         if row["secondary_need"]:
             needs.append((row["secondary_need"], 2))
-        settings = [Setting(p["urn"], None, p["setting_code"], rank, p["start_date"], p["end_date"],
+        # As the reference date saw them: a leaving date after it had not happened yet.
+        settings = [Setting(p["urn"], None, p["setting_code"], rank, p["start_date"],
+                            p["end_date"] if _by(p["end_date"], c.reference_date) else None,
                             source_id=p["placement_id"]) for rank, p in enumerate(placements, start=1)]
         active = ActivePlan(
             row["casework_plan_id"], row["transferred_in_from_la_code"], settings, needs,

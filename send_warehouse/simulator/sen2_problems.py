@@ -4,7 +4,8 @@ Kept apart from the world's history: which plans and requests are spoilt is a pu
 row's stable key under its own stream label, applied when casework is projected onto a night, so
 no existing random stream shifts and every night shows the same spoilt rows. The ground truth
 (`errors.csv`) lists each one, plus the casework people whose ethnicity the history left
-unrecorded (a required SEN2 item).
+unrecorded or whose sex it recorded as U (required SEN2 items: `sen2_ethnicity_missing`,
+`sen2_sex_unknown`).
 
 Kinds (per plan, at most one):
   sen2_setting_missing   the plan names neither a school (URN) nor a setting code
@@ -81,3 +82,6 @@ def errors(world, night: int) -> Iterator[tuple[str, str, str, str, str]]:
     persons = np.flatnonzero((send.persons.created <= night) & (send.persons.ethnicity == None))  # noqa: E711
     for row in persons.tolist():
         yield ("sen2_ethnicity_missing", "casework", "cw_person", str(world.person_id[row]), "ethnicity not recorded")
+    persons = np.flatnonzero((send.persons.created <= night) & (send.persons.sex == "U"))
+    for row in persons.tolist():
+        yield ("sen2_sex_unknown", "casework", "cw_person", str(world.person_id[row]), "sex recorded as U")

@@ -17,7 +17,8 @@ surviving identity (`restricted.person_identifiable`). Coding rules (domain.md):
 * Week20 = 1 when casework records a statutory exception;
 * ActivePlans for a plan maintained on the reference date: the education placements covering that
   day (main registration rank 1, dual registrations after it), needs from the plan (primary rank 1,
-  secondary rank 2) and the latest review whose meeting fell in the period.
+  secondary rank 2), the latest review whose meeting fell in the period, and the phase transfer
+  whose deadline fell in it (`marts.fct_phase_transfers`: deadline, and the amended plan's date).
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ where casework_plan_id = any(%(plans)s) and meeting_date between %(start)s and %
 order by casework_plan_id, meeting_date desc, casework_review_id desc
 """
 
+PHASE_SQL = """
+select distinct on (casework_plan_id) casework_plan_id, deadline_date, final_plan_date
+from marts.fct_phase_transfers
+where casework_plan_id = any(%(plans)s) and deadline_date between %(start)s and %(end)s
+order by casework_plan_id, deadline_date desc
+"""
+
 AS_OF_SQL = "select max(as_of_date) from marts.fct_ehc_requests"
 
 
@@ -144,8 +152,9 @@ def load(url: str, c: Collection) -> tuple[list[Person], date | None]:
         placements: dict[str, list[dict]] = {}
         for p in cur.execute(PLACEMENTS_SQL, {"keys": sorted({r["person_key"] for r in active}), **params}):
             placements.setdefault(p["person_key"], []).append(p)
-        reviews = {r["casework_plan_id"]: r for r in cur.execute(
-            REVIEWS_SQL, {"plans": [r["casework_plan_id"] for r in active], **params})}
+        plans = {"plans": [r["casework_plan_id"] for r in active], **params}
+        reviews = {r["casework_plan_id"]: r for r in cur.execute(REVIEWS_SQL, plans)}
+        phases = {r["casework_plan_id"]: r for r in cur.execute(PHASE_SQL, plans)}
     by_person: dict[str, list[dict]] = {}
     for r in requests:
         by_person.setdefault(r["person_key"], []).append(r)
@@ -161,7 +170,8 @@ def load(url: str, c: Collection) -> tuple[list[Person], date | None]:
             unknown = upn_unknown_reason(p, rows, child_placements, c)
         person = Person(key, p["surname"], p["forename"], p["date_of_birth"], p["sex"], p["ethnicity"],
                         p["postcode"], p["upn"], p["upn_status"], uln, unknown)
-        person.requests = [_request(r, c, child_placements, reviews.get(r["casework_plan_id"])) for r in rows]
+        person.requests = [_request(r, c, child_placements, reviews.get(r["casework_plan_id"]),
+                                    phases.get(r["casework_plan_id"])) for r in rows]
         out.append(person)
     out.sort(key=lambda p: ((p.surname or "").lower(), (p.forename or "").lower(), p.birth_date or date.min,
                             p.person_key))
@@ -173,7 +183,7 @@ def _maintained_on(row: dict, day: date) -> bool:
             and (row["ceased_date"] is None or row["ceased_date"] > day))
 
 
-def _request(row: dict, c: Collection, placements: list[dict], review: dict | None) -> Request:
+def _request(row: dict, c: Collection, placements: list[dict], review: dict | None, phase: dict | None) -> Request:
     outcome = request_outcome(row, c)
     assessment = None
     a_outcome = assessment_outcome(row, c)
@@ -203,7 +213,9 @@ def _request(row: dict, c: Collection, placements: list[dict], review: dict | No
             review["meeting_date"] if review else None,
             review["decision_date"] if review and _by(review["decision_date"], c.reference_date) else None,
             review["outcome"] if review and _by(review["decision_date"], c.reference_date) else None,
-            review["casework_review_id"] if review else None)
+            review["casework_review_id"] if review else None,
+            phase["deadline_date"] if phase else None,
+            phase["final_plan_date"] if phase and _by(phase["final_plan_date"], c.period_end) else None)
     return Request(row["casework_request_id"], row["casework_person_id"], row["received_date"],
                    row["request_source"], row["decision_date"] if outcome != "A" else None, outcome,
                    row["transferred_in_from_la_code"] is not None, assessment, active)

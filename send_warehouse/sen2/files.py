@@ -19,7 +19,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "namedplan": ("person_ref", "casework_request_id", "casework_plan_id", "StartDate", "CeaseDate", "CeaseReason"),
     "plandetail": ("person_ref", "casework_plan_id", "URN", "UKPRN", "SENSetting", "PlacementRank"),
     "activeplans": ("person_ref", "casework_request_id", "casework_plan_id", "TransferLA", "ReviewMeeting",
-                    "LastReview", "ReviewOutcome", "casework_review_id"),
+                    "LastReview", "ReviewOutcome", "casework_review_id", "PhaseTransferDueDate",
+                    "PhaseTransferFinalDate"),
     "placementdetail": ("person_ref", "casework_plan_id", "placement_id", "URN", "UKPRN", "SENSetting",
                         "PlacementRank", "EntryDate", "LeavingDate"),
     "senneed": ("person_ref", "casework_plan_id", "SENtype", "SENtypeRank"),
@@ -45,7 +46,8 @@ def module_rows(persons: list[Person]) -> Iterator[tuple[str, tuple]]:
             ap = r.active_plan
             if ap:
                 yield "activeplans", (ref, rid, ap.casework_plan_id, ap.transfer_la, ap.review_meeting,
-                                      ap.last_review, ap.review_outcome, ap.casework_review_id)
+                                      ap.last_review, ap.review_outcome, ap.casework_review_id,
+                                      ap.phase_transfer_due, ap.phase_transfer_final)
                 for s in ap.placements:
                     yield "placementdetail", (ref, ap.casework_plan_id, s.source_id, s.urn, s.ukprn, s.sen_setting,
                                               s.rank, s.entry_date, s.leaving_date)

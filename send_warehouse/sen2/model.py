@@ -48,6 +48,8 @@ class ActivePlan:
     last_review: date | None
     review_outcome: str | None
     casework_review_id: int | None
+    phase_transfer_due: date | None = None  # deadline of a phase transfer falling in the period
+    phase_transfer_final: date | None = None  # the amended plan naming the new setting
 
 
 @dataclass

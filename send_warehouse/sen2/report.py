@@ -22,7 +22,7 @@ NOT_RECORDED = {
     "NamedPlan": "PlanRes, PlanWBP, PB, OA, DP",
     "PlanDetail / PlacementDetail": "UKPRN, SENunitIndicator, ResourcedProvisionIndicator (the education system "
                                     "holds URNs and setting codes only)",
-    "ActivePlans": "ReviewDraft, PhaseTransferDueDate, PhaseTransferFinalDate",
+    "ActivePlans": "ReviewDraft",
     "Header": "DMO, DCO, DSCO (contact details: complete in the submission tool)",
 }
 CSV_HEADER = ("person_key", "child", "rule_code", "module", "item", "source_system", "source_record_id", "message")

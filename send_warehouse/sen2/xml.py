@@ -128,3 +128,5 @@ def _active(parent: etree._Element, a: ActivePlan) -> None:
     _add(e, "ReviewMeeting", a.review_meeting)
     _add(e, "LastReview", a.last_review)
     _add(e, "ReviewOutcome", a.review_outcome)
+    _add(e, "PhaseTransferDueDate", a.phase_transfer_due)
+    _add(e, "PhaseTransferFinalDate", a.phase_transfer_final)

@@ -13,6 +13,8 @@ Collection 2026: activity 1 January - 31 December 2025, reference date Thursday 
   Gail   plan from 2018 ceased in July 2025 (reason 4): a NamedPlan with a cease date, no ActivePlans
   Hal    request refused in 2023: outside the return
   Ivy    request received in 2025 with its decision keyed a year before it: Y, and a date-order failure
+  Jo     plan from 2020, moving to secondary school in September 2025: phase transfer due 15 February
+         2025, amended plan finalised 10 February 2025 at her review
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def upn(body: str) -> str:
     return upn_check_letter(body) + body
 
 
-U_AMY, U_CARA, U_EVE, U_FINN, U_GAIL, U_HAL, U_IVY = (upn(f"92600000{n:04d}") for n in range(1, 8))
+U_AMY, U_CARA, U_EVE, U_FINN, U_GAIL, U_HAL, U_IVY, U_JO = (upn(f"92600000{n:04d}") for n in range(1, 9))
 U_DAN_WRONG = next(c for c in "ABCDEFGHJKLMNPQRTUVWXYZ" if c != upn("926000000099")[0]) + "926000000099"
 
 PERSONS = [  # person_id, upn, uln, forename, surname, dob, sex, postcode, ethnicity, updated_at
@@ -54,6 +56,7 @@ PERSONS = [  # person_id, upn, uln, forename, surname, dob, sex, postcode, ethni
     (7, U_GAIL, None, "Gail", "Ford", date(2005, 2, 3), "F", "NR7 7GG", "WBRI", TS),
     (8, U_HAL, None, "Hal", "Gray", date(2013, 4, 4), "M", "NR8 8HH", "WBRI", TS),
     (9, U_IVY, None, "Ivy", "Hunt", date(2011, 6, 6), "F", "NR9 9JJ", "WBRI", TS),
+    (10, U_JO, None, "Jo", "Irwin", date(2013, 10, 1), "F", "NR10 1KK", "WBRI", TS),
 ]
 D = date
 REQUESTS = [  # id, person, received, source, decided, decision, outcome, outcome date, draft, exception, from, team
@@ -66,6 +69,7 @@ REQUESTS = [  # id, person, received, source, decided, decision, outcome, outcom
     (70, 7, D(2018, 1, 8), 2, D(2018, 2, 12), "Y", "Y", D(2018, 5, 21), None, None, None, "Post-16", TS),
     (80, 8, D(2023, 1, 9), 1, D(2023, 2, 13), "N", None, None, None, None, None, "North", TS),
     (90, 9, D(2025, 9, 1), 2, D(2024, 9, 1), "Y", None, None, None, None, None, "South", TS),
+    (95, 10, D(2019, 9, 2), 2, D(2019, 10, 7), "Y", "Y", D(2020, 1, 20), None, None, None, "North", TS),
 ]
 PLANS = [  # id, person, request, issued, primary, secondary, urn, setting, ceased, reason, updated_at
     (100, 1, 10, D(2025, 5, 19), "ASD", "SLCN", 100001, None, None, None, TS),
@@ -73,9 +77,11 @@ PLANS = [  # id, person, request, issued, primary, secondary, urn, setting, ceas
     (300, 3, 30, D(2025, 4, 1), "SEMH", None, 100002, "OTH", None, None, TS),
     (400, 4, 40, D(2019, 5, 20), "MLD", "MLD", 100001, None, None, None, TS),
     (700, 7, 70, D(2018, 5, 21), "PD", None, 100002, None, D(2025, 7, 31), 4, TS),
+    (950, 10, 95, D(2020, 1, 20), "SPLD", None, 100003, None, None, None, TS),
 ]
 REVIEWS = [  # id, plan, due, meeting, decision, outcome, amended, updated_at
     (4000, 400, D(2025, 5, 20), D(2025, 5, 1), D(2025, 4, 20), "M", None, TS),
+    (9500, 950, D(2025, 1, 20), D(2024, 11, 15), D(2024, 11, 29), "A", D(2025, 2, 10), TS),
 ]
 PUPILS = [  # ref, upn, uln, forename, surname, dob, gender, postcode, sen
     ("P1", U_AMY, None, "Amy", "O'Neil", D(2015, 3, 1), "F", "NR1 1AA", "E"),
@@ -83,14 +89,17 @@ PUPILS = [  # ref, upn, uln, forename, surname, dob, gender, postcode, sen
     ("P5", U_EVE, None, "Eve", "Dale", D(2014, 9, 9), "F", "NR5 5EE", "K"),
     ("P6", U_FINN, None, "Finn", "East", D(2016, 1, 2), "M", "NR6 6FF", "K"),
     ("P9", U_IVY, None, "Ivy", "Hunt", D(2011, 6, 6), "F", "NR9 9JJ", "K"),
+    ("P10", U_JO, None, "Jo", "Irwin", D(2013, 10, 1), "F", "NR10 1KK", "E"),
 ]
 PLACEMENTS = [  # id, ref, urn, setting, start, end, reason, hours, dual
     ("PL1", "P1", 100001, None, D(2019, 9, 1), None, None, None, "N"),
     ("PL3", "P3", 100002, None, D(2025, 4, 22), None, None, None, "N"),
     ("PL3B", "P3", 100001, None, D(2025, 9, 1), D(2026, 7, 20), None, None, "Y"),
+    ("PL10", "P10", 100003, None, D(2025, 9, 3), None, None, None, "N"),
 ]
 ESTABLISHMENTS = [(100001, "Oak Primary", "MAINSTREAM", "PRIMARY", "926"),
-                  (100002, "Elm Special", "SPECIAL", "ALL_THROUGH", "926")]
+                  (100002, "Elm Special", "SPECIAL", "ALL_THROUGH", "926"),
+                  (100003, "Ash High", "MAINSTREAM", "SECONDARY", "926")]
 ROWS = {
     ("casework", "cw_person"): PERSONS, ("casework", "cw_request"): REQUESTS, ("casework", "cw_plan"): PLANS,
     ("casework", "cw_review"): REVIEWS, ("casework", "cw_document"): [], ("education", "pupils"): PUPILS,
@@ -111,7 +120,8 @@ def council(new_database, tmp_path_factory: pytest.TempPathFactory) -> dict:
     # One dbt invocation: the name-variant seed, staging, identity and the timeliness marts (no tests).
     outcome = transform.run_dbt(["build", "--resource-type", "seed", "--resource-type", "model", "--select",
                                  "tag:casework", "tag:education", "tag:socialcare", "tag:identity",
-                                 "fct_ehc_requests", "rpt_timeliness_monthly"], url, night, **dirs)
+                                 "fct_ehc_requests", "rpt_timeliness_monthly", "+fct_phase_transfers"],
+                                url, night, **dirs)
     assert outcome.success, outcome
     out = tmp_path_factory.mktemp("sen2-out") / "sen2_2026.xml"
     with pytest.MonkeyPatch.context() as mp:
@@ -130,7 +140,7 @@ def texts(element, path: str) -> list[str | None]:
 
 def test_the_return_validates_and_holds_the_children_in_scope(council):
     assert validate(council["xml"]) == []
-    assert sorted(council["persons"]) == ["Amy", "Ben", "Cara", "Dan", "Eve", "Finn", "Gail", "Ivy"]  # no Hal
+    assert sorted(council["persons"]) == ["Amy", "Ben", "Cara", "Dan", "Eve", "Finn", "Gail", "Ivy", "Jo"]  # no Hal
     header = etree.parse(str(council["xml"])).find("Header")
     assert header.findtext("CollectionDetails/Year") == "2026"
     assert header.findtext("CollectionDetails/ReferenceDate") == "2026-01-15"
@@ -201,6 +211,15 @@ def test_eve_finn_gail_ivy(council):
     assert (ivy.findtext("RequestOutcome"), ivy.findtext("RequestOutcomeDate")) == ("Y", "2024-09-01")
 
 
+def test_jo_phase_transfer(council):
+    r = council["persons"]["Jo"].find("Requests")
+    assert (r.findtext("RequestOutcome"), r.findtext("Assessment/AssessmentOutcome")) == ("H", "H")
+    ap = r.find("ActivePlans")
+    assert (ap.findtext("PhaseTransferDueDate"), ap.findtext("PhaseTransferFinalDate")) == ("2025-02-15", "2025-02-10")
+    assert ap.find("ReviewMeeting") is None  # the review met in November 2024
+    assert [c.tag for c in ap] == ["PlacementDetail", "SENneed", "PhaseTransferDueDate", "PhaseTransferFinalDate"]
+
+
 def test_the_report_lists_exactly_the_problems(council):
     found = sorted((f["child"].split(",")[0], f["rule_code"], f["item"], f["source_record_id"])
                    for f in council["failures"])
@@ -222,7 +241,7 @@ def test_module_csvs_carry_what_the_xml_carries(council):
     stem = str(council["xml"]).removesuffix(".xml")
     with open(f"{stem}_requests.csv", encoding="utf-8") as f:
         requests = {r["casework_request_id"]: r for r in csv.DictReader(f)}
-    assert sorted(map(int, requests)) == [10, 20, 30, 40, 50, 60, 70, 90]
+    assert sorted(map(int, requests)) == [10, 20, 30, 40, 50, 60, 70, 90, 95]
     assert requests["60"]["RequestOutcome"] == "A" and requests["50"]["RequestSource"] == ""
     with open(f"{stem}_senneed.csv", encoding="utf-8") as f:
         needs = [(r["casework_plan_id"], r["SENtype"], r["SENtypeRank"]) for r in csv.DictReader(f)]

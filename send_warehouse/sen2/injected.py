@@ -31,9 +31,6 @@ from pathlib import Path
 from send_warehouse.simulator.identifiers import upn_is_temporary, upn_is_valid, upn_is_well_formed
 from send_warehouse.warehouse.connection import connect
 
-OBJECT_OF_MODULE = {"Person": "person", "Requests": "cw_request", "Assessment": "cw_request", "NamedPlan": "cw_plan",
-                    "PlanDetail": "cw_plan", "SENneed": "cw_plan", "ActivePlans": "cw_review",
-                    "PlacementDetail": "placements.csv"}
 UPN_RANK = {"valid": 4, "temporary": 3, "check_letter": 2, "format": 1, "missing": 0}
 
 
@@ -150,10 +147,9 @@ def compare(url: str, sim: Path, files: dict[str, str], reference: date) -> dict
 
     reported: set[tuple[str, str, str]] = set()
     for f in _rows(files["report_csv"]):
-        obj = OBJECT_OF_MODULE[f["module"]]
-        if obj == "person":
+        if f["module"] == "Person":
             reported.add((f["rule_code"], f"person.{f['item']}", f["person_key"]))
         else:
-            reported.add((f["rule_code"], obj, f["source_record_id"]))
+            reported.add((f["rule_code"], f["source_object"], f["source_record_id"]))
     return {"expected": expected, "reported": reported, "missing": sorted(expected - reported),
             "unexpected": sorted(reported - expected)}

@@ -25,7 +25,8 @@ NOT_RECORDED = {
     "ActivePlans": "ReviewDraft",
     "Header": "DMO, DCO, DSCO (contact details: complete in the submission tool)",
 }
-CSV_HEADER = ("person_key", "child", "rule_code", "module", "item", "source_system", "source_record_id", "message")
+CSV_HEADER = ("person_key", "child", "rule_code", "module", "item", "source_system", "source_object",
+              "source_record_id", "message")
 
 
 def figures(tree: etree._ElementTree, c: Collection) -> dict[str, object]:
@@ -83,8 +84,8 @@ def write_csv(failures: list[Failure], path: Path) -> None:
         w = csv.writer(f)
         w.writerow(CSV_HEADER)
         for x in failures:
-            w.writerow((x.person_key, x.child, x.rule_code, x.module, x.item, x.source_system, x.source_record_id,
-                        x.message))
+            w.writerow((x.person_key, x.child, x.rule_code, x.module, x.item, x.source_system, x.source_object,
+                        x.source_record_id, x.message))
 
 
 def write_html(failures: list[Failure], numbers: dict, marts: dict, c: Collection, as_of: date | None,
@@ -117,7 +118,8 @@ def write_html(failures: list[Failure], numbers: dict, marts: dict, c: Collectio
                  "<th>record to fix</th><th>what to fix</th></tr>")
     for x in sorted(failures, key=lambda f: (f.child, f.person_key, f.rule_code, f.source_record_id)):
         parts.append(f"<tr><td>{escape(x.child)}</td><td>{x.rule_code}</td><td>{escape(x.module)} / "
-                     f"{escape(x.item)}</td><td>{escape(x.source_system)} {escape(x.source_record_id)}</td>"
+                     f"{escape(x.item)}</td><td>{escape(x.source_system)} {escape(x.source_object)} "
+                     f"{escape(x.source_record_id)}</td>"
                      f"<td>{escape(x.message)}</td></tr>")
     parts.append("</table><h2>Items no source system records</h2><p>Left out of the XML, not invented:</p><table>")
     parts += [f"<tr><th>{escape(m)}</th><td>{escape(items)}</td></tr>" for m, items in NOT_RECORDED.items()]

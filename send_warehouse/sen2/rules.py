@@ -40,11 +40,12 @@ class Failure:
     module: str
     item: str
     source_system: str
+    source_object: str  # cw_person, cw_request, cw_plan, cw_review (casework) or placements.csv (education)
     source_record_id: str  # the record to correct
     message: str  # what is wrong and what to fix
 
     def key(self) -> tuple[str, str, str]:
-        return self.rule_code, self.source_system, self.source_record_id
+        return self.rule_code, self.source_object, self.source_record_id
 
 
 def check(persons: list[Person], c: Collection) -> list[Failure]:
@@ -62,9 +63,9 @@ def _person(p: Person, c: Collection) -> list[Failure]:
     out: list[Failure] = []
     person_record = str(p.requests[0].casework_person_id) if p.requests else ""
 
-    def fail(rule: str, module: str, item: str, message: str, system: str = "casework",
-             record: str = person_record) -> None:
-        out.append(Failure(p.person_key, _label(p), rule, module, item, system, record, message))
+    def fail(rule: str, module: str, item: str, message: str) -> None:
+        out.append(Failure(p.person_key, _label(p), rule, module, item, "casework", "cw_person", person_record,
+                           message))
 
     for item, value in (("Surname", p.surname), ("Forename", p.forename), ("PersonBirthDate", p.birth_date)):
         if not value:
@@ -98,8 +99,9 @@ def _age(born: date, on: date) -> int:
 def _request(p: Person, r: Request) -> list[Failure]:
     out: list[Failure] = []
 
-    def fail(rule: str, module: str, item: str, message: str, system: str = "casework", record: str = "") -> None:
-        out.append(Failure(p.person_key, _label(p), rule, module, item, system,
+    def fail(rule: str, module: str, item: str, message: str, obj: str = "cw_request", record: str = "") -> None:
+        system = "education" if obj == "placements.csv" else "casework"
+        out.append(Failure(p.person_key, _label(p), rule, module, item, system, obj,
                            record or str(r.casework_request_id), message))
 
     if r.received_date is None:
@@ -123,16 +125,17 @@ def _request(p: Person, r: Request) -> list[Failure]:
             plan = str(n.casework_plan_id)
             if n.cease_date and n.cease_reason is None:
                 fail("CONDITIONAL_ITEM", "NamedPlan", "CeaseReason",
-                     "the plan has a cease date but no cease reason: record the reason (1-9)", record=plan)
+                     "the plan has a cease date but no cease reason: record the reason (1-9)",
+                     obj="cw_plan", record=plan)
             if n.cease_date and n.start_date and n.cease_date < n.start_date:
                 fail("DATE_ORDER", "NamedPlan", "CeaseDate",
                      f"plan ceased {n.cease_date}, before it was issued on {n.start_date}: correct the cease date",
-                     record=plan)
+                     obj="cw_plan", record=plan)
             for detail in n.details:
                 problem = _one_setting(detail)
                 if problem:
                     fail("ONE_SETTING", "PlanDetail", "URN/UKPRN/SENSetting",
-                         f"the setting named in the plan {problem}", record=plan)
+                         f"the setting named in the plan {problem}", obj="cw_plan", record=plan)
     ap = r.active_plan
     if ap:
         plan = str(ap.casework_plan_id)
@@ -140,27 +143,28 @@ def _request(p: Person, r: Request) -> list[Failure]:
         ranks = [rank for t, rank in ap.needs if t]
         if 1 not in ranks:
             fail("SEN_NEEDS", "SENneed", "SENtype",
-                 "the active plan records no primary need: record the SEN type of the primary need", record=plan)
+                 "the active plan records no primary need: record the SEN type of the primary need",
+                 obj="cw_plan", record=plan)
         if len(types) > 2 or len(set(types)) < len(types) or len(set(ranks)) < len(ranks):
             fail("SEN_NEEDS", "SENneed", "SENtype",
                  f"needs {', '.join(types)}: the same need is recorded twice or ranks repeat; record at most two "
-                 "different needs, ranked 1 and 2", record=plan)
+                 "different needs, ranked 1 and 2", obj="cw_plan", record=plan)
         bad = [t for t in types if t not in SEN_TYPES]
         if bad:
-            fail("SEN_NEEDS", "SENneed", "SENtype", f"unknown SEN type {', '.join(bad)}", record=plan)
+            fail("SEN_NEEDS", "SENneed", "SENtype", f"unknown SEN type {', '.join(bad)}", obj="cw_plan", record=plan)
         for placement in ap.placements:
             problem = _one_setting(placement)
             if problem:
                 fail("ONE_SETTING", "PlacementDetail", "URN/UKPRN/SENSetting", f"the placement {problem}",
-                     system="education", record=placement.source_id)
+                     obj="placements.csv", record=placement.source_id)
             if placement.leaving_date and placement.entry_date and placement.leaving_date < placement.entry_date:
                 fail("DATE_ORDER", "PlacementDetail", "LeavingDate",
                      f"placement left {placement.leaving_date}, before entry on {placement.entry_date}",
-                     system="education", record=placement.source_id)
+                     obj="placements.csv", record=placement.source_id)
         if ap.review_meeting and ap.last_review and ap.last_review < ap.review_meeting:
             fail("DATE_ORDER", "ActivePlans", "LastReview",
                  f"review decision dated {ap.last_review}, before the review meeting on {ap.review_meeting}: "
-                 "correct the decision date", record=str(ap.casework_review_id))
+                 "correct the decision date", obj="cw_review", record=str(ap.casework_review_id))
     return out
 
 

@@ -103,24 +103,18 @@ def _by(day: date | None, limit: date) -> bool:
     return day is not None and day <= limit
 
 
-def request_outcome(row: dict, c: Collection) -> str:
+def outcome_code(row: dict, code_column: str, date_column: str, c: Collection) -> str:
+    """SEN2 outcome of a request's decision (`decision`, `decision_date`) or of its assessment
+    (`assessment_outcome`, `outcome_date`): H for a transfer-in or a step taken before the period on a
+    request received before it, A while not taken by the period's end, else the recorded code."""
+    code, day = row[code_column], row[date_column]
     if row["transferred_in_from_la_code"] is not None:
         return "H"
-    if row["decision"] is None or row["decision_date"] is None or row["decision_date"] > c.period_end:
+    if code is None or day is None or day > c.period_end:
         return "A"
-    if _before(row["decision_date"], c.period_start) and _before(row["received_date"], c.period_start):
+    if _before(day, c.period_start) and _before(row["received_date"], c.period_start):
         return "H"
-    return row["decision"]
-
-
-def assessment_outcome(row: dict, c: Collection) -> str:
-    if row["transferred_in_from_la_code"] is not None:
-        return "H"
-    if row["assessment_outcome"] is None or row["outcome_date"] is None or row["outcome_date"] > c.period_end:
-        return "A"
-    if _before(row["outcome_date"], c.period_start) and _before(row["received_date"], c.period_start):
-        return "H"
-    return row["assessment_outcome"]
+    return code
 
 
 def upn_unknown_reason(person: dict, requests: list[dict], placements: list[dict], c: Collection) -> str | None:
@@ -184,9 +178,9 @@ def _maintained_on(row: dict, day: date) -> bool:
 
 
 def _request(row: dict, c: Collection, placements: list[dict], review: dict | None, phase: dict | None) -> Request:
-    outcome = request_outcome(row, c)
+    outcome = outcome_code(row, "decision", "decision_date", c)
     assessment = None
-    a_outcome = assessment_outcome(row, c)
+    a_outcome = outcome_code(row, "assessment_outcome", "outcome_date", c)
     # An outcome recorded in the period is shown even under a decision recorded after it: the dates
     # are as the system holds them (the report flags their order), and the counts match the marts'.
     if outcome in ("Y", "H") or a_outcome in ("Y", "N", "W"):

@@ -184,6 +184,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_sen2(args: argparse.Namespace) -> int:
+    import psycopg
+
     from send_warehouse.sen2 import produce
     from send_warehouse.warehouse.connection import warehouse_url
 
@@ -191,6 +193,9 @@ def cmd_sen2(args: argparse.Namespace) -> int:
         summary = produce(warehouse_url(Settings.from_env()), args.year, args.la, Path(args.out))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except psycopg.errors.UndefinedTable:
+        print("error: the warehouse holds no built night: run `send-warehouse run` first", file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2, default=str))
     if not summary["xsd_valid"]:

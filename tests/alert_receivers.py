@@ -4,6 +4,7 @@ both on 127.0.0.1, recording what arrived."""
 from __future__ import annotations
 
 import email
+import email.policy
 import json
 import socket
 import threading
@@ -38,7 +39,8 @@ def smtp_server() -> Iterator[SmtpInbox]:
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-            inbox.messages.append(email.message_from_bytes(envelope.original_content or envelope.content))
+            inbox.messages.append(email.message_from_bytes(envelope.original_content or envelope.content,
+                                                             policy=email.policy.default))
             return "250 OK"
 
     controller = Controller(Handler(), hostname=inbox.host, port=inbox.port)

@@ -24,7 +24,7 @@ def test_email_and_webhook_arrive():
     assert [r.ok for r in results] == [True, True]
     [message] = smtp.to("records@council.example")
     assert message["Subject"] == "Subject line" and message["From"] == "warehouse@council.example"
-    assert "second line" in message.get_payload()
+    assert "second line" in message.get_content()
     [post] = hook.posts
     assert post["content_type"] == "application/json"
     # {"text": ...} is what Slack and Teams incoming webhooks both accept.

@@ -19,12 +19,14 @@ log = logging.getLogger(__name__)
 
 
 def _night(task_instance):
+    """The night (logical date on the council's calendar) from the Task SDK's task instance."""
     import pendulum
 
-    logical = getattr(task_instance, "logical_date", None)
-    if logical is None:
-        dag_run = getattr(task_instance, "dag_run", None)
-        logical = getattr(dag_run, "logical_date", None)
+    logical = None
+    try:
+        logical = task_instance.get_template_context().get("logical_date")
+    except Exception:  # not a runtime task instance: look for the attribute instead
+        logical = getattr(task_instance, "logical_date", None)
     if logical is None:
         return None
     return pendulum.instance(logical).in_timezone("Europe/London").date()

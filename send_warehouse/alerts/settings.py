@@ -141,7 +141,8 @@ def _smtp(env: dict[str, str]) -> SmtpSettings | None:
     if not host:
         return None
     return SmtpSettings(host=host, port=int(env.get("SEND_ALERT_SMTP_PORT", "25")),
-                        user=env.get("SEND_ALERT_SMTP_USER") or None, password=env.get("SEND_ALERT_SMTP_PASSWORD") or None,
+                        user=env.get("SEND_ALERT_SMTP_USER") or None,
+                        password=env.get("SEND_ALERT_SMTP_PASSWORD") or None,
                         starttls=env.get("SEND_ALERT_SMTP_STARTTLS", "").lower() in TRUE,
                         ssl=env.get("SEND_ALERT_SMTP_SSL", "").lower() in TRUE,
                         sender=env.get("SEND_ALERT_FROM") or SmtpSettings.sender)

@@ -35,7 +35,8 @@ def test_email_and_webhook_arrive():
 
 def test_smtp_from_an_airflow_connection_uri():
     with smtp_server() as smtp:
-        settings = settings_for({"AIRFLOW_CONN_SEND_ALERTS_SMTP": f"smtp://{smtp.host}:{smtp.port}?from=dq%40council.example",
+        uri = f"smtp://{smtp.host}:{smtp.port}?from=dq%40council.example"
+        settings = settings_for({"AIRFLOW_CONN_SEND_ALERTS_SMTP": uri,
                                  "SEND_ALERT_TEAM_EMAILS": '{"*": "all@council.example"}'})
         assert settings.smtp.sender == "dq@council.example"
         [result] = deliver(settings, Alert("S", "T"), settings.emails_for("Anyone"), None)
@@ -60,15 +61,17 @@ def test_unreachable_targets_are_reported_not_raised():
 def test_task_failure_alert_names_source_task_error_and_rerun():
     with webhook_server() as hook, smtp_server() as smtp:
         settings = settings_for({"SEND_ALERT_ENGINEER_WEBHOOK_URL": hook.url, "SEND_ALERT_SMTP_HOST": smtp.host,
-                                 "SEND_ALERT_SMTP_PORT": str(smtp.port), "SEND_ALERT_ENGINEER_EMAILS": "de@council.example"})
+                                 "SEND_ALERT_SMTP_PORT": str(smtp.port),
+                                 "SEND_ALERT_ENGINEER_EMAILS": "de@council.example"})
         alert = task_failure_alert("send_nightly", "education.validate", "manual__1", date(2026, 11, 24),
                                    RuntimeError("education blocked: pupils lost column sen_provision; "
                                                 "db postgresql://send:hunter2@db/send"), 1)
         results = send_task_failure(settings, alert)
     assert [r.ok for r in results] == [True, True]
     text = hook.posts[0]["body"]["text"]
-    for expected in ("education.validate", "Source: education", "sen_provision", "send-warehouse run --as-of 2026-11-24",
-                     "airflow tasks clear send_nightly"):
+    for expected in ("education.validate", "Source: education", "sen_provision",
+                     "send-warehouse run --as-of 2026-11-24", "airflow tasks clear send_nightly"):
         assert expected in text
     assert "hunter2" not in text
-    assert smtp.to("de@council.example")[0]["Subject"] == "SEND pipeline: education.validate failed for night 2026-11-24"
+    subject = smtp.to("de@council.example")[0]["Subject"]
+    assert subject == "SEND pipeline: education.validate failed for night 2026-11-24"

@@ -118,8 +118,9 @@ def nights(new_database, tmp_path_factory: pytest.TempPathFactory) -> dict:
                "SEND_ALERT_WEBHOOK_URL": hook.url, "SEND_ALERT_RETRY_DELAY_S": "0.01",
                "SEND_ALERT_TEAM_EMAILS": '{"North": "north@council.example", "*": "records@council.example"}'}
         states["sent"] = send_digests(url, date.fromisoformat(NIGHT_2), AlertSettings.from_env(env))
-        states["identifiable"] = send_digests(url, date.fromisoformat(NIGHT_2), AlertSettings.from_env(
-            {**env, "SEND_ALERT_INCLUDE_IDENTIFIABLE": "1", "SEND_ALERT_TEAM_EMAILS": '{"*": "named@council.example"}'}))
+        named = {**env, "SEND_ALERT_INCLUDE_IDENTIFIABLE": "1",
+                 "SEND_ALERT_TEAM_EMAILS": '{"*": "named@council.example"}'}
+        states["identifiable"] = send_digests(url, date.fromisoformat(NIGHT_2), AlertSettings.from_env(named))
     states["smtp"], states["hook"] = smtp, hook
     land_rows(url, NIGHT_3, "r3", NIGHTS[NIGHT_3])
     build(url, NIGHT_3, dirs)

@@ -70,8 +70,9 @@ filed_under as (
 named_children as (
     select
         filed_under.casework_document_id,
-        bool_or(identifiers.person_key = filed_under.filed_person_key
-                or identifiers.casework_person_id = filed_under.casework_person_id) as names_filed_child,
+        coalesce(bool_or(coalesce(identifiers.person_key = filed_under.filed_person_key, false)
+                         or coalesce(identifiers.casework_person_id = filed_under.casework_person_id, false)), false)
+            as names_filed_child,
         min(identifiers.casework_person_id) as named_casework_person_id
     from filed_under
     inner join identifiers on identifiers.identifier = filed_under.named_identifier

@@ -11,6 +11,7 @@ the rerun must give the same keys and statuses as the first time.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -65,7 +66,8 @@ NO_CASEWORK_CHANGES = {("casework", t): [] for t in ("cw_person", "cw_request", 
 NIGHTS = {
     NIGHT_1: {
         ("casework", "cw_person"): PERSONS_1, ("casework", "cw_request"): REQUESTS, ("casework", "cw_plan"): PLANS,
-        ("casework", "cw_review"): [], ("casework", "cw_document"): DOCUMENTS, **EDUCATION,
+        ("casework", "cw_review"): [(30, 100, date(2026, 5, 19), date(2026, 5, 1), date(2026, 4, 20), "M", None, TS)],
+        ("casework", "cw_document"): DOCUMENTS, **EDUCATION,
         ("socialcare", "children"): [
             child("LCS-1", "2026-11-20T09:00:00+00:00", [], nhs_number=BAD_NHS, first_name="Amy", last_name="Stone",
                   date_of_birth="2015-03-01", gender="female", postcode="NR1 1AA")],
@@ -90,8 +92,10 @@ def build(url: str, night: str, dirs: dict[str, Path], command: str = "run") -> 
         transform.run_dbt(["run", "--select", *SELECT], url, {"as_of_date": night, "run_id": f"t-{night}"}, **dirs)
 
 
-def exceptions(url: str) -> dict[tuple[str, str, str], tuple]:
-    return {(r[1], r[2], r[3]): r for r in query(url, """
+def exceptions(url: str) -> dict[tuple[str, str, str, str], tuple]:
+    """(rule, system, record id, kind of record named by the message) -> the mart's row."""
+    return {(r[1], r[2], r[3], re.match(r"(?:Casework|Education|Social care) (\w+)", r[10]).group(1)): r
+            for r in query(url, """
         select exception_key, rule_code, source_system, source_record_id, status, first_seen::text, last_seen::text,
                owning_team, severity, person_key is not null, message
         from marts.fct_data_quality_exceptions""")}
@@ -138,10 +142,10 @@ def statuses(state: dict) -> dict[tuple[str, str, str], str]:
 
 
 NIGHT_1_RULES = {
-    ("UPN_CHECK_LETTER", "casework", "2"), ("DATE_ORDER", "casework", "30"),
-    ("FINAL_PLAN_DOCUMENT_MISSING", "casework", "300"), ("DOCUMENT_MISNAMED", "casework", "1001"),
-    ("DOCUMENT_MISFILED", "casework", "1002"), ("UNLINKED_PERSON", "casework", "3"),
-    ("NHS_CHECK_DIGIT", "socialcare", "LCS-1"),
+    ("UPN_CHECK_LETTER", "casework", "2", "person"), ("DATE_ORDER", "casework", "30", "request"),
+    ("DATE_ORDER", "casework", "30", "review"), ("FINAL_PLAN_DOCUMENT_MISSING", "casework", "300", "plan"),
+    ("DOCUMENT_MISNAMED", "casework", "1001", "document"), ("DOCUMENT_MISFILED", "casework", "1002", "document"),
+    ("UNLINKED_PERSON", "casework", "3", "person"), ("NHS_CHECK_DIGIT", "socialcare", "LCS-1", "child"),
 }
 
 
@@ -152,27 +156,32 @@ def test_each_rule_fires_on_its_record_and_nothing_else(nights: dict) -> None:
 
 def test_statuses_move_new_open_resolved(nights: dict) -> None:
     n2, n3 = statuses(nights["n2"]), statuses(nights["n3"])
-    assert n2 == {**{k: "open" for k in NIGHT_1_RULES}, ("UPN_FORMAT", "casework", "4"): "new"}
-    assert n3 == {**{k: "open" for k in NIGHT_1_RULES | {("UPN_FORMAT", "casework", "4")}},
-                  ("UPN_CHECK_LETTER", "casework", "2"): "resolved"}
-    resolved = nights["n3"][("UPN_CHECK_LETTER", "casework", "2")]
+    new_upn = ("UPN_FORMAT", "casework", "4", "person")
+    assert n2 == {**{k: "open" for k in NIGHT_1_RULES}, new_upn: "new"}
+    assert n3 == {**{k: "open" for k in NIGHT_1_RULES | {new_upn}},
+                  ("UPN_CHECK_LETTER", "casework", "2", "person"): "resolved"}
+    resolved = nights["n3"][("UPN_CHECK_LETTER", "casework", "2", "person")]
     assert (resolved[5], resolved[6]) == (NIGHT_1, NIGHT_2)  # first_seen, last_seen
     # Keys never change across nights.
     assert {k: v[0] for k, v in nights["n1"].items()} == {k: nights["n3"][k][0] for k in nights["n1"]}
+    # A request and a review numbered alike are two exceptions with two keys.
+    assert nights["n1"][("DATE_ORDER", "casework", "30", "request")][0] != \
+        nights["n1"][("DATE_ORDER", "casework", "30", "review")][0]
 
 
 def test_a_night_run_twice_leaves_the_same_exceptions_keys_and_statuses(nights: dict) -> None:
     # Night 2 run again after night 3: the same rows, keys, statuses and first/last seen as the first time.
     assert nights["n2_again"] == nights["n2"]
-    assert nights["history"] == [(NIGHT_1, 7), (NIGHT_2, 8), (NIGHT_3, 7)]
+    assert nights["history"] == [(NIGHT_1, 8), (NIGHT_2, 9), (NIGHT_3, 8)]
 
 
 def test_owner_severity_and_messages(nights: dict) -> None:
     n1 = nights["n1"]
-    assert n1[("DATE_ORDER", "casework", "30")][7] == "West"  # the child's casework team
-    assert n1[("NHS_CHECK_DIGIT", "socialcare", "LCS-1")][7] == "Social care records"  # routing seed
-    assert n1[("DOCUMENT_MISNAMED", "casework", "1001")][8] == "warning"
-    misfiled = n1[("DOCUMENT_MISFILED", "casework", "1002")][10]
+    assert n1[("DATE_ORDER", "casework", "30", "request")][7] == "West"  # the child's casework team
+    assert n1[("DATE_ORDER", "casework", "30", "review")][7] == "North"
+    assert n1[("NHS_CHECK_DIGIT", "socialcare", "LCS-1", "child")][7] == "Social care records"  # routing seed
+    assert n1[("DOCUMENT_MISNAMED", "casework", "1001", "document")][8] == "warning"
+    misfiled = n1[("DOCUMENT_MISFILED", "casework", "1002", "document")][10]
     assert "1002" in misfiled and "casework person 2" in misfiled
     for row in n1.values():
         assert "Amy" not in row[10] and "2015-03-01" not in row[10] and U_AMY not in row[10]

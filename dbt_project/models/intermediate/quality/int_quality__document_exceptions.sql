@@ -94,6 +94,7 @@ final_plan_documents as (
 findings as (
     select
         'casework' as source_system,
+        'cw_document' as source_object,
         casework_document_id::text as source_record_id,
         casework_person_id::text as person_record_id,
         'DOCUMENT_MISNAMED' as rule_code,
@@ -108,6 +109,7 @@ findings as (
     union all
     select
         'casework',
+        'cw_document',
         filed_under.casework_document_id::text,
         filed_under.casework_person_id::text,
         'DOCUMENT_MISFILED',
@@ -122,6 +124,7 @@ findings as (
     union all
     select
         'casework',
+        'cw_plan',
         plans.casework_plan_id::text,
         plans.casework_person_id::text,
         'FINAL_PLAN_DOCUMENT_MISSING',

@@ -23,6 +23,7 @@ select
     rule_code,
     severity,
     source_system,
+    source_object,
     source_record_id,
     person_key,
     casework_team,

@@ -3,23 +3,25 @@
     system, source record), with the key that identifies the exception across nights, the rule's
     severity (seed quality_rules), the child's person_key and casework team.
 
-    exception_key = md5(rule_code | source_system | source_record_id): the same problem on the
-    same record keeps its key night after night, whatever its message says.
+    exception_key = md5(rule_code | source_system | source_object | source_record_id): the same
+    problem on the same record keeps its key night after night, whatever its message says. The
+    object (cw_request, cw_plan, ...) is part of it because one system may number two kinds of
+    record alike (a request 30 and a plan 30).
 -#}
 
 with
 
 findings as (
-    select rule_code, source_system, source_record_id, person_record_id, message
+    select rule_code, source_system, source_object, source_record_id, person_record_id, message
     from {{ ref('int_quality__identifier_exceptions') }}
     union all
-    select rule_code, source_system, source_record_id, person_record_id, message
+    select rule_code, source_system, source_object, source_record_id, person_record_id, message
     from {{ ref('int_quality__document_exceptions') }}
     union all
-    select rule_code, source_system, source_record_id, person_record_id, message
+    select rule_code, source_system, source_object, source_record_id, person_record_id, message
     from {{ ref('int_quality__date_and_reference_exceptions') }}
     union all
-    select rule_code, source_system, source_record_id, person_record_id, message
+    select rule_code, source_system, source_object, source_record_id, person_record_id, message
     from {{ ref('int_quality__person_exceptions') }}
 ),
 
@@ -41,10 +43,12 @@ child_teams as (
 
 exceptions as (
     select
-        md5(findings.rule_code || '|' || findings.source_system || '|' || findings.source_record_id) as exception_key,
+        md5(findings.rule_code || '|' || findings.source_system || '|' || findings.source_object || '|'
+            || findings.source_record_id) as exception_key,
         findings.rule_code,
         coalesce(rules.severity, 'error') as severity,
         findings.source_system,
+        findings.source_object,
         findings.source_record_id,
         keys.person_key,
         child_teams.team as casework_team,

@@ -90,15 +90,16 @@ unlinked as (
 
 system_labels as (
     select * from (values
-        ('casework', 'Casework person ', 'casework'),
-        ('education', 'Education pupil ', 'the school information system'),
-        ('socialcare', 'Social care child ', 'the social care system')
-    ) as labels (source_system, record_label, system_name)
+        ('casework', 'cw_person', 'Casework person ', 'casework'),
+        ('education', 'pupils', 'Education pupil ', 'the school information system'),
+        ('socialcare', 'children', 'Social care child ', 'the social care system')
+    ) as labels (source_system, source_object, record_label, system_name)
 ),
 
 findings as (
     select
         duplicates.source_system,
+        system_labels.source_object,
         duplicates.source_record_id,
         duplicates.source_record_id as person_record_id,
         'DUPLICATE_PERSON' as rule_code,
@@ -112,6 +113,7 @@ findings as (
     union all
     select
         'casework',
+        'cw_person',
         unlinked.casework_person_id::text,
         unlinked.casework_person_id::text,
         'UNLINKED_PERSON',
@@ -124,6 +126,7 @@ findings as (
     union all
     select
         'education',
+        'pupils',
         flagged_pupils.pupil_ref,
         flagged_pupils.pupil_ref,
         'EHCP_FLAG_WITHOUT_PLAN',
@@ -138,6 +141,7 @@ findings as (
     union all
     select distinct
         'socialcare',
+        'children',
         looked_after.socialcare_child_id,
         looked_after.socialcare_child_id,
         'LOOKED_AFTER_UNKNOWN_TO_CASEWORK',

@@ -243,3 +243,29 @@ def run_summary(url: str, run_id: str) -> dict[str, Any]:
             ).fetchall()
         ]
     return {"run_id": run_id, "sources": sources, "source_failures": failures, "stages": stages}
+
+
+def send_alerts(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
+    """Tonight's data-quality digest per owning team, by email and webhook.
+
+    Never fails the load: delivery failures are retried and logged by the alerts module, and
+    anything else going wrong here (say the mart is missing because transform failed) is logged
+    and recorded in the stage's detail while the stage itself succeeds."""
+    url = warehouse_url(settings)
+    with stage(url, run_id, "alerts") as detail:
+        with connect(url) as conn:
+            built = conn.execute(
+                "select status, detail ? 'skipped' from audit.run_stage where run_id = %s and stage = 'transform'",
+                (run_id,),
+            ).fetchone()
+        if not built or built[0] != "success" or built[1]:
+            detail["skipped"] = "transform did not succeed tonight: no digest (the data engineers are alerted)"
+            return detail
+        try:
+            from send_warehouse.alerts import send_digests
+
+            detail.update(send_digests(url, logical_date))
+        except Exception as e:  # an alert must never fail the night
+            log.exception("alerts: digests not sent")
+            detail["error_not_raised"] = str(e)[:2000]
+        return detail

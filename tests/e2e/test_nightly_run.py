@@ -107,9 +107,17 @@ def test_two_nights_and_a_rerun(sources, warehouse_url, monkeypatch, capsys):
 
 
 def test_a_broken_source_fails_the_night_but_the_others_land(sources, warehouse_url, monkeypatch, capsys):
+    from tests.alert_receivers import webhook_server
+
     monkeypatch.setenv("WAREHOUSE_URL", warehouse_url)
     (sources.folder / "education" / FIRST.isoformat() / "_SUCCESS").unlink()
-    code, summary = run(capsys, FIRST)
+    with webhook_server() as engineers:
+        # The listener plugin (plugins/) alerts the data engineers of the failed task.
+        monkeypatch.setenv("SEND_ALERT_ENGINEER_WEBHOOK_URL", engineers.url)
+        code, summary = run(capsys, FIRST)
+    [alert] = [p["body"]["text"] for p in engineers.posts if "education.preflight" in p["body"]["text"]]
+    assert "Source: education" in alert and "no complete night folder" in alert
+    assert f"send-warehouse run --as-of {FIRST.isoformat()}" in alert
     assert code == 1
     assert set(summary["sources"]) == {"casework", "socialcare"}
     failed = {s["stage"]: s["error"] for s in summary["stages"] if s["status"] == "failed"}

@@ -49,7 +49,7 @@ class Warehouse:
 
     def query(self, statement: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.admin) as conn:
-            return conn.execute(statement, params).fetchall()
+            return conn.execute(statement, params or None).fetchall()
 
     def fingerprint(self) -> dict[str, tuple[int, str]]:
         with psycopg.connect(self.admin) as conn:

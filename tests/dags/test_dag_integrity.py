@@ -7,7 +7,7 @@ import os
 from airflow.dag_processing.dagbag import DagBag
 
 EXPECTED_TASKS = {
-    "start", "transform", "finish",
+    "start", "transform", "publish", "finish",
     "casework.preflight", "casework.land", "casework.validate",
     "education.preflight", "education.land", "education.validate",
     "socialcare.preflight", "socialcare.land", "socialcare.validate",
@@ -35,6 +35,10 @@ def test_nightly_dag_shape():
         assert "transform" in dag.get_task(f"{source}.validate").downstream_task_ids
     assert dag.get_task("transform").trigger_rule == "all_done"
     assert dag.get_task("finish").trigger_rule == "all_done"
+    # Publication comes after the build and always runs, to publish or to record why not.
+    assert dag.get_task("publish").upstream_task_ids == {"transform"}
+    assert dag.get_task("publish").trigger_rule == "all_done"
+    assert "publish" in dag.get_task("finish").upstream_task_ids
 
 
 def test_tasks_retry_with_backoff():

@@ -20,6 +20,12 @@ the grants across rebuilds:
 
 Creating a role needs CREATEROLE (or superuser); when the pipeline's role lacks it and the roles
 are missing, `ensure_roles` raises RolesError naming the statements a DBA must run once.
+`create_pipeline_owner` is that one-off set-up: the least-privileged login the pipeline runs as
+(owner of the database, nothing more) and the two reader roles.
+
+The publication (send_warehouse.publish) renames schemas: `grant_readers` runs inside its
+transaction, so tonight's `marts` has its grants the moment it appears, and the shadow
+(`marts__next`) and the previous night (`marts__previous`) are closed to the readers.
 """
 
 from __future__ import annotations

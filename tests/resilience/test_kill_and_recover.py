@@ -109,13 +109,24 @@ def _state(warehouse: Warehouse) -> tuple[dict, int, int]:
 def test_killed_while_landing_then_rerun(runs: Runs, battered: Warehouse, reference: Warehouse) -> None:
     before = _state(battered)
     # Landing analyses each raw table after copying the night into it: holding a lock that only
-    # ANALYZE needs stops casework's landing inside its transaction, its rows copied but not
+    # ANALYZE needs (and the start stage's CREATE INDEX IF NOT EXISTS, so take it once the run
+    # is registered) stops casework's landing inside its transaction, its rows copied but not
     # committed. Kill the run there.
     table = tables_of("casework")[0].qualified_name
     blocked, inside = waiting_on(battered, table), landing(battered)
+    runs_before = battered.query("select count(*) from audit.run")[0][0]
     with psycopg.connect(battered.admin) as conn:
-        conn.execute(f"lock table {table} in share update exclusive mode")
-        assert runs.kill_when(battered, D2, lambda: blocked() and inside())
+        locked = []
+
+        def moment() -> bool:
+            if not locked:
+                if battered.query("select count(*) from audit.run")[0][0] > runs_before:
+                    conn.execute(f"lock table {table} in share update exclusive mode")
+                    locked.append(True)
+                return False
+            return blocked() and inside()
+
+        assert runs.kill_when(battered, D2, moment)
     _bi_sees_what_it_saw(battered, *before)
     _recovers(runs, battered, reference)
 

@@ -31,6 +31,16 @@ def stage(url: str, run_id: str, name: str) -> Iterator[dict[str, Any]]:
     detail: dict[str, Any] = {}
     started = datetime.now(UTC)
     status = "failed"
+    # Marked running first: a process killed inside the stage then leaves 'running', never the
+    # 'success' of an earlier attempt of the same run, which publication would otherwise trust.
+    with connect(url, autocommit=True) as conn:
+        conn.execute(
+            """insert into audit.run_stage (run_id, stage, started_at, finished_at, status, detail)
+               values (%s, %s, %s, null, 'running', '{}')
+               on conflict (run_id, stage) do update set started_at = excluded.started_at,
+                   finished_at = null, status = 'running', detail = excluded.detail""",
+            (run_id, name, started),
+        )
     try:
         yield detail
         status = "success"

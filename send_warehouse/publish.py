@@ -105,14 +105,12 @@ def prepare_shadow(conn: psycopg.Connection) -> dict[str, int]:
 
 def _reasons_to_withhold(conn: psycopg.Connection, run_id: str) -> list[str]:
     """Why this run's marts must not be published; empty when the whole night succeeded."""
-    run = conn.execute("select started_at from audit.run where run_id = %s", (run_id,)).fetchone()
-    if run is None:
+    if conn.execute("select 1 from audit.run where run_id = %s", (run_id,)).fetchone() is None:
         return [f"run {run_id} is not registered in audit.run"]
-    # Only stages of this attempt count: a stage row older than the run's (re)start is a leftover
-    # of an earlier attempt that was killed before it could record its outcome.
+    # Each stage marks itself 'running' before it starts (pipeline.stage), so an attempt killed
+    # inside a stage shows as running here, never as the success of an earlier attempt.
     stages = dict(conn.execute(
-        "select stage, status from audit.run_stage where run_id = %s and started_at >= %s",
-        (run_id, run[0])).fetchall())
+        "select stage, status from audit.run_stage where run_id = %s", (run_id,)).fetchall())
     reasons = []
     for name in REQUIRED_STAGES:
         status = stages.get(name)

@@ -71,12 +71,18 @@ def test_a_whole_night_is_swapped_in_with_its_grants(conn) -> None:
     assert publish.last_published(conn) == ("r1", NIGHT)
 
 
-def test_stages_of_an_earlier_attempt_do_not_count(conn) -> None:
-    """A rerun restarts the run; stage rows older than that are leftovers of a killed attempt."""
+def test_a_stage_killed_after_an_earlier_success_does_not_count(conn) -> None:
+    """A retried transform killed mid-build leaves 'running' over the earlier attempt's success."""
+    from send_warehouse.pipeline import stage
+
     conn.execute("update audit.run_stage set status = 'success'")
-    conn.execute("update audit.run set started_at = clock_timestamp() where run_id = 'r1'")
-    outcome = publish.publish(conn, "r1", NIGHT)
-    assert outcome.status == "withheld" and "stage transform did not run" in outcome.reasons
+    url = conn.info.dsn
+    with pytest.raises(KeyboardInterrupt), stage(url, "r1", "transform"):
+        # What the row looks like while the stage runs, i.e. after a kill -9 at this point.
+        assert conn.execute("select status from audit.run_stage where stage = 'transform'").fetchone() == ("running",)
+        outcome = publish.publish(conn, "r1", NIGHT)
+        raise KeyboardInterrupt
+    assert outcome.status == "withheld" and outcome.reasons == ["stage transform running"]
     assert _readable(conn, "bi_reader", "marts.fct_probe") == 1
 
 

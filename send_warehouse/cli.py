@@ -112,7 +112,7 @@ def run_once(as_of: date, settings: Settings, log_path: Path | None = None) -> d
     import time
 
     from send_warehouse import pipeline, runner
-    from send_warehouse.warehouse.connection import warehouse_url
+    from send_warehouse.warehouse.connection import redact, warehouse_url
 
     url = warehouse_url(settings)
     # Tasks run in this process and read their configuration from the environment.
@@ -122,7 +122,8 @@ def run_once(as_of: date, settings: Settings, log_path: Path | None = None) -> d
         run_id, state = runner.run_night(as_of, Settings.from_env())
     summary = pipeline.run_summary(url, run_id)
     summary.update(logical_date=as_of.isoformat(), status="success" if state == "success" else "failed",
-                   end_to_end_s=round(time.perf_counter() - started, 2), warehouse_url=url)
+                   # Printed with --json and kept by callers: never with the password in it.
+                   end_to_end_s=round(time.perf_counter() - started, 2), warehouse_url=redact(url))
     return summary
 
 

@@ -137,9 +137,10 @@ def landing(warehouse: Warehouse) -> Callable[[], bool]:
 
 
 def building(warehouse: Warehouse) -> Callable[[], bool]:
-    """True once dbt is running the night's SQL (its query comment names the run)."""
+    """True while dbt runs or waits on the night's SQL (its query comment names the run)."""
+    # Not our own session: this very query's text matches the pattern.
     statement = ("select count(*) from pg_stat_activity where datname = %s and state = 'active'"
-                 " and query like '%%send_warehouse run_id=%%node=model.%%'")
+                 " and pid <> pg_backend_pid() and query like '%%send_warehouse run_id=%%'")
     return lambda: warehouse.query(statement, (warehouse.name,))[0][0] > 0
 
 

@@ -57,6 +57,12 @@ def send_nightly():
         return pipeline.transform(run_id, _night(logical_date), _settings())
 
     @task(trigger_rule="all_done", retries=0)
+    def publish(run_id=None, logical_date=None) -> dict:
+        from send_warehouse import pipeline
+
+        return pipeline.publish_night(run_id, _night(logical_date), _settings())
+
+    @task(trigger_rule="all_done", retries=0)
     def alerts(run_id=None, logical_date=None) -> dict:
         from send_warehouse import pipeline
 
@@ -97,7 +103,8 @@ def send_nightly():
     groups = [source_group(s) for s in SOURCES]
     # dbt builds whatever landed: one broken source must not stop the others' models.
     built = transform.override(trigger_rule="all_done")()
-    started >> groups >> built >> alerts() >> finish()
+    # The teams' digests describe the night BI sees, so they follow publication.
+    started >> groups >> built >> publish() >> alerts() >> finish()
 
 
 send_nightly()

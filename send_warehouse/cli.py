@@ -43,7 +43,9 @@ def _output_to(log_path: Path | None):
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with log_path.open("w") as log, redirect_stdout(log), redirect_stderr(log):
+    # Appended, not truncated: a second run of the same night that is refused must not wipe the log
+    # of the one still running.
+    with log_path.open("a") as log, redirect_stdout(log), redirect_stderr(log):
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
@@ -110,7 +112,7 @@ def run_once(as_of: date, settings: Settings, log_path: Path | None = None) -> d
     import time
 
     from send_warehouse import pipeline, runner
-    from send_warehouse.warehouse.connection import warehouse_url
+    from send_warehouse.warehouse.connection import redact, warehouse_url
 
     url = warehouse_url(settings)
     # Tasks run in this process and read their configuration from the environment.
@@ -120,12 +122,14 @@ def run_once(as_of: date, settings: Settings, log_path: Path | None = None) -> d
         run_id, state = runner.run_night(as_of, Settings.from_env())
     summary = pipeline.run_summary(url, run_id)
     summary.update(logical_date=as_of.isoformat(), status="success" if state == "success" else "failed",
-                   end_to_end_s=round(time.perf_counter() - started, 2), warehouse_url=url)
+                   # Printed with --json and kept by callers: never with the password in it.
+                   end_to_end_s=round(time.perf_counter() - started, 2), warehouse_url=redact(url))
     return summary
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from send_warehouse.demo import simulated_sources
+    from send_warehouse.runlock import RunInProgress
     from send_warehouse.warehouse.connection import redact
 
     os.environ.setdefault("SEND_TASK_RETRIES", str(args.retries))
@@ -153,6 +157,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         log_path = None if args.verbose else settings.home / "logs" / f"run-{args.as_of.isoformat()}.log"
         _say(args, f"running night {args.as_of} …")
         summary = run_once(args.as_of, settings, log_path)
+    except RunInProgress as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     finally:
         if simulated:
             simulated.close()
@@ -161,6 +168,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif not args.quiet or summary["status"] != "success":
         _print_summary(summary, summary["warehouse_url"], log_path)
     return 0 if summary["status"] == "success" else 1
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Run the nights D1..D2 in order, one whole night after another, as `run` would one by one;
+    stop at the first night that fails (the later ones would build on it)."""
+    from datetime import timedelta
+
+    from send_warehouse.runlock import RunInProgress
+
+    if args.to < args.from_:
+        print(f"error: --to {args.to} is before --from {args.from_}", file=sys.stderr)
+        return 2
+    missing = [v for v in ("CASEWORK_DB_URL", "EDUCATION_DROP_DIR", "SOCIALCARE_API_URL") if not os.environ.get(v)]
+    if missing:
+        print(f"error: {', '.join(missing)} not set. Configure the sources (see README).", file=sys.stderr)
+        return 2
+    os.environ.setdefault("SEND_TASK_RETRIES", str(args.retries))
+    settings = Settings.from_env()
+    nights, day = [], args.from_
+    while day <= args.to:
+        nights.append(day)
+        day += timedelta(days=1)
+    summaries = []
+    for night in nights:
+        _say(args, f"backfill: night {night} ({len(summaries) + 1}/{len(nights)}) …")
+        try:
+            summary = run_once(night, settings, settings.home / "logs" / f"run-{night.isoformat()}.log")
+        except RunInProgress as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 3
+        summaries.append({k: summary[k] for k in ("logical_date", "run_id", "status", "end_to_end_s")})
+        if summary["status"] != "success":
+            _say(args, f"backfill stopped: night {night} failed; fix it and backfill from {night}")
+            break
+    print(json.dumps({"nights": summaries}, indent=2, default=str))
+    return 0 if len(summaries) == len(nights) and summaries[-1]["status"] == "success" else 1
 
 
 def cmd_warehouse(args: argparse.Namespace) -> int:
@@ -238,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--verbose", action="store_true", help="show Airflow's task logs instead of filing them")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="run the nights from D1 to D2 in order, as `run` one by one")
+    p.add_argument("--from", dest="from_", type=_date, required=True, help="first night (YYYY-MM-DD)")
+    p.add_argument("--to", type=_date, required=True, help="last night, included (YYYY-MM-DD)")
+    p.add_argument("--retries", type=int, default=0, help="task retries (the scheduled DAG uses 2)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("warehouse", help="the embedded default warehouse")
     p.add_argument("action", choices=("start", "stop", "url"))

@@ -20,7 +20,7 @@ from send_warehouse.landing.night import NightLoad, land_night, record_failure
 from send_warehouse.landing.tables import SOURCE_SYSTEMS
 from send_warehouse.sources import SourceError
 from send_warehouse.warehouse.connection import connect, warehouse_url
-from send_warehouse.warehouse.schema import ensure_schema
+from send_warehouse.warehouse.schema import ensure_publish_audit, ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,16 @@ def stage(url: str, run_id: str, name: str) -> Iterator[dict[str, Any]]:
     detail: dict[str, Any] = {}
     started = datetime.now(UTC)
     status = "failed"
+    # Marked running first: a process killed inside the stage then leaves 'running', never the
+    # 'success' of an earlier attempt of the same run, which publication would otherwise trust.
+    with connect(url, autocommit=True) as conn:
+        conn.execute(
+            """insert into audit.run_stage (run_id, stage, started_at, finished_at, status, detail)
+               values (%s, %s, %s, null, 'running', '{}')
+               on conflict (run_id, stage) do update set started_at = excluded.started_at,
+                   finished_at = null, status = 'running', detail = excluded.detail""",
+            (run_id, name, started),
+        )
     try:
         yield detail
         status = "success"
@@ -56,6 +66,7 @@ def start_run(run_id: str, logical_date: date, settings: Settings) -> str:
     url = warehouse_url(settings)
     with connect(url) as conn:
         ensure_schema(conn)
+        ensure_publish_audit(conn)
         ensure_roles(conn)
         conn.execute(
             """insert into audit.run (run_id, logical_date) values (%s, %s)
@@ -163,6 +174,9 @@ def transform(run_id: str, logical_date: date, settings: Settings) -> dict[str, 
     Downstream models then see a failed source as it stood after its last good night, and the
     run as a whole is marked failed by `finish_run`. One dbt build at a time per warehouse: a
     second run waits on an advisory lock rather than dropping tables under the first.
+
+    The marts and restricted schemas are built into their shadows (`marts__next`, ...), which
+    `publish_night` swaps in only when the whole night succeeded (send_warehouse.publish).
     """
     url = warehouse_url(settings)
     sources = ready_sources(url, run_id)
@@ -172,9 +186,12 @@ def transform(run_id: str, logical_date: date, settings: Settings) -> dict[str, 
         if not sources:
             detail["skipped"] = "no source landed and passed validation"
             return detail
+        from send_warehouse import publish
         from send_warehouse import transform as dbt
 
-        lock.execute("select pg_advisory_lock(hashtext('send_warehouse.transform'))")
+        lock.execute("select pg_advisory_lock(hashtext(%s))", (publish.TRANSFORM_LOCK,))
+        with connect(url) as conn:
+            detail["shadow_rows_carried"] = sum(publish.prepare_shadow(conn).values())
         outcome = dbt.build(
             select=["fqn:*"],
             exclude=[f"tag:{s}" for s in failed],
@@ -183,12 +200,29 @@ def transform(run_id: str, logical_date: date, settings: Settings) -> dict[str, 
             run_id=run_id,
             warehouse_url=url,
             threads=settings.dbt_threads,
+            extra_vars={"publish_suffix": publish.SHADOW_SUFFIX},
         )
         detail["dbt"] = outcome.summary()
         detail["models"] = {r.name: round(r.execution_time, 2) for r in outcome.results
                             if r.resource_type == "model"}
         detail["warnings"] = len(outcome.warnings)
         return detail
+
+
+def publish_night(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
+    """Swap tonight's marts in for BI if every stage succeeded; otherwise keep the last published
+    night and record why in audit.publish. Withholding fails this stage too, naming the reasons,
+    so the DAG shows at a glance that BI did not get tonight's marts."""
+    from send_warehouse import publish
+
+    url = warehouse_url(settings)
+    with stage(url, run_id, "publish") as detail, connect(url) as conn:
+        publication = publish.publish(conn, run_id, logical_date)
+        detail.update(status=publication.status, reasons=publication.reasons, tables=len(publication.tables))
+        if publication.status != "published":
+            raise RuntimeError(f"night {logical_date} not published (BI keeps the last complete night): "
+                               + "; ".join(publication.reasons))
+        return publication.as_dict()
 
 
 def finish_run(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
@@ -201,6 +235,7 @@ def finish_run(run_id: str, logical_date: date, settings: Settings) -> dict[str,
     message = None
     if status == "failed":
         message = "; ".join([f"stage {s} failed" for s in failed] + [f"source {s} did not land" for s in missing])
+        message += "; the marts were not published: BI still sees the last complete night"
     with connect(url) as conn:
         conn.execute(
             "update audit.run set finished_at = now(), status = %s, message = %s where run_id = %s",
@@ -248,18 +283,18 @@ def run_summary(url: str, run_id: str) -> dict[str, Any]:
 def send_alerts(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
     """Tonight's data-quality digest per owning team, by email and webhook.
 
-    Never fails the load: delivery failures are retried and logged by the alerts module, and
-    anything else going wrong here (say the mart is missing because transform failed) is logged
-    and recorded in the stage's detail while the stage itself succeeds."""
+    The digests describe the published marts, so they go out only when tonight was published: a
+    withheld night would otherwise repeat yesterday's queue as tonight's. Never fails the load:
+    delivery failures are retried and logged by the alerts module, and anything else going wrong
+    here is logged and recorded in the stage's detail while the stage itself succeeds."""
     url = warehouse_url(settings)
     with stage(url, run_id, "alerts") as detail:
         with connect(url) as conn:
-            built = conn.execute(
-                "select status, detail ? 'skipped' from audit.run_stage where run_id = %s and stage = 'transform'",
-                (run_id,),
+            published = conn.execute(
+                "select status from audit.run_stage where run_id = %s and stage = 'publish'", (run_id,),
             ).fetchone()
-        if not built or built[0] != "success" or built[1]:
-            detail["skipped"] = "transform did not succeed tonight: no digest (the data engineers are alerted)"
+        if not published or published[0] != "success":
+            detail["skipped"] = "tonight was not published: no digest (the data engineers are alerted)"
             return detail
         try:
             from send_warehouse.alerts import send_digests

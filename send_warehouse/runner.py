@@ -68,5 +68,10 @@ def run_night(as_of: date, settings: Settings) -> tuple[str, str]:
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.get_dag(DAG_ID)
-    dag_run = dag.test(logical_date=logical_datetime(as_of))
+    from send_warehouse.runlock import night_lock
+    from send_warehouse.warehouse.connection import warehouse_url
+
+    # One night at a time per warehouse: a second run refuses rather than interleaving with this one.
+    with night_lock(warehouse_url(settings), as_of):
+        dag_run = dag.test(logical_date=logical_datetime(as_of))
     return dag_run.run_id, str(dag_run.state)

@@ -342,6 +342,7 @@ def land(night_load: NightLoad, drop_dir: Path | None, logical_date: date) -> No
         if not path.is_file():
             raise SourceError(SOURCE, f"{night.name}/{name} is missing", "check the export; rerun when it is present")
         raw = table(SOURCE, RAW_TABLE[name])
+        before = _identity(path)
         header, header_bytes = read_header(path, raw, expected)
         with night_load.object(raw, f"{night.name}/{name}") as load:
             for note in notes:
@@ -349,6 +350,17 @@ def land(night_load: NightLoad, drop_dir: Path | None, logical_date: date) -> No
             if header.unknown:
                 load.note(f"unexpected column(s) ignored: {', '.join(header.unknown)}")
             CsvLoader(load, path, header, header_bytes).run()
+            # The header and the body are read through separate opens: a file the vendor's job
+            # replaced or rewrote meanwhile would land half of one export and half of another.
+            if _identity(path) != before:
+                raise SourceError(SOURCE, f"{night.name}/{name} changed while it was being read",
+                                  "the export was still being written or was replaced; rerun the night")
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    """What tells one version of a file from another: device, inode, size, modification time."""
+    st = path.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 __all__ = ["find_night", "land", "preflight", "normalise_header"]

@@ -37,7 +37,7 @@ def url_parts(url: str) -> dict[str, str]:
         "port": str(parts.port or 5432),
         "user": unquote(parts.username or ""),
         "password": unquote(parts.password or ""),
-        "dbname": (parts.path or "/").lstrip("/") or "postgres",
+        "dbname": unquote((parts.path or "/").lstrip("/")) or "postgres",
     }
 
 

@@ -115,3 +115,25 @@ def ensure_schema(conn: psycopg.Connection) -> None:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(f"raw_{system}")))
         for table in ALL_TABLES:
             _create_raw_table(conn, table)
+
+
+# Publication of each night's marts (send_warehouse.publish): whether the run's shadow marts were
+# swapped in, or withheld and why. BI sees the newest 'published' run.
+PUBLISH_DDL = """
+create table if not exists audit.publish (
+    run_id        text not null,
+    logical_date  date not null,
+    published_at  timestamptz not null default clock_timestamp(),
+    status        text not null check (status in ('published', 'withheld')),
+    reasons       text,
+    tables        jsonb
+);
+create index if not exists publish_by_time on audit.publish (published_at);
+"""
+
+
+def ensure_publish_audit(conn: psycopg.Connection) -> None:
+    """The audit table of publications (called by start_run after ensure_schema; commits)."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('send_warehouse.ensure_schema'))")
+        conn.execute(PUBLISH_DDL)

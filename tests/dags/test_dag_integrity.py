@@ -7,7 +7,7 @@ import os
 from airflow.dag_processing.dagbag import DagBag
 
 EXPECTED_TASKS = {
-    "start", "transform", "alerts", "finish",
+    "start", "transform", "publish", "alerts", "finish",
     "casework.preflight", "casework.land", "casework.validate",
     "education.preflight", "education.land", "education.validate",
     "socialcare.preflight", "socialcare.land", "socialcare.validate",
@@ -35,8 +35,11 @@ def test_nightly_dag_shape():
         assert "transform" in dag.get_task(f"{source}.validate").downstream_task_ids
     assert dag.get_task("transform").trigger_rule == "all_done"
     assert dag.get_task("finish").trigger_rule == "all_done"
-    # The digests go out after dbt, whatever happened to it, and never hold the night's close up.
-    assert dag.get_task("alerts").upstream_task_ids == {"transform"}
+    # Publication comes after the build and always runs, to publish or to record why not.
+    assert dag.get_task("publish").upstream_task_ids == {"transform"}
+    assert dag.get_task("publish").trigger_rule == "all_done"
+    # The digests describe the published night, whatever happened to it, and never hold the night's close up.
+    assert dag.get_task("alerts").upstream_task_ids == {"publish"}
     assert dag.get_task("alerts").trigger_rule == "all_done"
     assert "finish" in dag.get_task("alerts").downstream_task_ids
 

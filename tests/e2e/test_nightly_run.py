@@ -125,6 +125,10 @@ def test_a_broken_source_fails_the_night_but_the_others_land(sources, warehouse_
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from staging.stg_casework__persons").fetchone()[0] > 0
         assert conn.execute("select status, message from audit.run").fetchone()[0] == "failed"
+        # Nothing of a partial night reaches BI: the marts were withheld, and the audit says why.
+        status, reasons = conn.execute("select status, reasons from audit.publish").fetchone()
+        assert status == "withheld" and "stage preflight_education failed" in reasons
+        assert conn.execute("select count(*) from pg_tables where schemaname = 'marts'").fetchone()[0] == 0
 
 
 def test_wrong_token_names_the_source_and_the_fix(sources, warehouse_url, monkeypatch, capsys):

@@ -56,6 +56,12 @@ def send_nightly():
 
         return pipeline.transform(run_id, _night(logical_date), _settings())
 
+    @task(trigger_rule="all_done")
+    def report(run_id=None, logical_date=None) -> dict:
+        from send_warehouse import pipeline
+
+        return pipeline.morning_report(run_id, _night(logical_date), _settings())
+
     @task(trigger_rule="all_done", retries=0)
     def finish(run_id=None, logical_date=None) -> dict:
         from send_warehouse import pipeline
@@ -92,6 +98,7 @@ def send_nightly():
     # dbt builds whatever landed: one broken source must not stop the others' models.
     built = transform.override(trigger_rule="all_done")()
     started >> groups >> built >> finish()
+    built >> report()
 
 
 send_nightly()

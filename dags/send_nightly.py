@@ -97,8 +97,7 @@ def send_nightly():
     groups = [source_group(s) for s in SOURCES]
     # dbt builds whatever landed: one broken source must not stop the others' models.
     built = transform.override(trigger_rule="all_done")()
-    started >> groups >> built >> finish()
-    built >> report()
+    started >> groups >> built >> report() >> finish()
 
 
 send_nightly()

@@ -204,6 +204,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from send_warehouse.local_airflow import serve
+
+    return serve(args.simulate, args.seed, args.as_of, args.port, lambda m: _say(args, m), schedule=args.schedule)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from send_warehouse.bench import run_benchmark
 
@@ -255,6 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print where it went and its headline figures as JSON")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("airflow", help="Airflow 3 standalone on this machine with the DAG (`make airflow`)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--simulate", choices=SIZES, default="tiny", help="size of the simulated sources")
+    p.add_argument("--no-schedule", dest="schedule", action="store_false",
+                   help="run only triggered runs (no 02:00 runs, no catch-up run on unpause)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--as-of", type=_date, default=_today(), help="simulate up to this night (default today)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_airflow)
 
     p = sub.add_parser("bench", help="simulate, run one night and report throughput against raw COPY")
     p.add_argument("--size", choices=SIZES, default="tiny")

@@ -12,6 +12,8 @@ from typing import Any
 
 import psycopg
 
+from send_warehouse.landing.tables import SOURCE_SYSTEMS
+
 # DfE, "Education, health and care plans" 2025: England, plans issued in 2024 within 20 weeks,
 # excluding exceptions (shared/domain.md).
 NATIONAL_20_WEEK_PCT = 46.4
@@ -78,11 +80,28 @@ def _check_night(conn: psycopg.Connection, as_of: date) -> None:
 
 
 def _run(conn: psycopg.Connection, as_of: date) -> dict[str, Any] | None:
+    """The night's latest run. While it is still going (the report is written before `finish`
+    closes the run), its status is judged as `finish` will judge it: failed if a stage failed or
+    a source did not land."""
     if not _relation_exists(conn, "audit.run"):
         return None
     rows = _rows(conn, """select run_id, status, started_at, finished_at, message from audit.run
                           where logical_date = %s order by started_at desc limit 1""", (as_of,))
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    run = rows[0]
+    if run["status"] == "running":
+        failed = [r[0] for r in conn.execute(
+            "select stage from audit.run_stage where run_id = %s and status <> 'success' order by stage",
+            (run["run_id"],)).fetchall()]
+        landed = {r[0] for r in conn.execute(
+            "select source_system from audit.load_log where run_id = %s and status = 'loaded'",
+            (run["run_id"],)).fetchall()}
+        missing = [s for s in SOURCE_SYSTEMS if s not in landed]
+        problems = [f"stage {s} failed" for s in failed] + [f"source {s} did not land" for s in missing]
+        run["status"] = "failed" if problems else "success"
+        run["message"] = "; ".join(problems) or None
+    return run
 
 
 def _timeliness(conn: psycopg.Connection, as_of: date) -> list[dict[str, Any]]:

@@ -28,9 +28,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# This file is named like the package it measures: keep its folder off the path so that
+# `import cosmos` finds astronomer-cosmos, not this script.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
-DAG_TEMPLATE = '''
+DAG_TEMPLATE = '''# An Airflow DAG (these words let DagBag's safe mode read the file) rendered by Cosmos.
 from datetime import datetime
 from pathlib import Path
 
@@ -72,6 +75,8 @@ def _parse_seconds(path: Path) -> tuple[float, int]:
             "print(time.perf_counter() - t, sum(len(d.tasks) for d in b.dags.values()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     seconds, tasks = out.stdout.split()[-2:]
+    if int(tasks) == 0:
+        raise SystemExit(f"{path} rendered no tasks")
     return round(float(seconds), 2), int(tasks)
 
 

@@ -277,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--as-of", type=_date, default=date(2026, 11, 24))
     p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from send_warehouse.local_airflow import free_port
 
@@ -105,12 +106,12 @@ def airflow_ui(chromium_path: str, new_database) -> Iterator[AirflowUI]:
 
 
 def login(page, ui: AirflowUI, path: str = "/dags") -> None:
-    page.goto(ui.url + path)
-    if "/auth/login" in page.url:
-        page.locator("input[name=username]").fill(ui.user)
-        page.locator("input[name=password]").fill(ui.password)
-        page.locator("button[type=submit]").click()
-        page.wait_for_url(re.compile(re.escape(ui.url + path)))
+    # Straight to the login form: the app itself redirects there only after its scripts load.
+    page.goto(f"{ui.url}/auth/login?next={path}")
+    page.locator("input[name=username]").fill(ui.user)
+    page.locator("input[name=password]").fill(ui.password)
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(re.escape(ui.url + path)))
 
 
 @pytest.fixture(scope="session")
@@ -130,10 +131,12 @@ def triggered_night(airflow_page, airflow_ui: AirflowUI) -> str:
     deadline = time.monotonic() + 120
     while True:  # the DAG processor may not have parsed the file yet
         page.goto(f"{airflow_ui.url}/dags/send_nightly")
-        if page.get_by_role("button", name="Trigger Dag").is_visible(timeout=5000):
+        try:
+            page.get_by_role("button", name="Trigger Dag").wait_for(timeout=5000)
             break
-        if time.monotonic() > deadline:
-            pytest.fail("send_nightly never appeared in the UI")
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                pytest.fail("send_nightly never appeared in the UI")
     page.get_by_role("button", name="Trigger Dag").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("button", name="Trigger").click()

@@ -3,12 +3,27 @@ and the graph shows the night's tasks."""
 
 from __future__ import annotations
 
+import time
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 
 def test_dag_is_listed(airflow_page, airflow_ui, screenshots):
     page = airflow_page
-    page.goto(f"{airflow_ui.url}/dags")
-    link = page.get_by_role("link", name="send_nightly").first
-    link.wait_for(timeout=120_000)
+    deadline = time.monotonic() + 120
+    while True:  # the list does not refresh by itself, and the DAG processor may still be parsing
+        page.goto(f"{airflow_ui.url}/dags")
+        link = page.get_by_role("link", name="send_nightly", exact=True)
+        try:
+            link.first.wait_for(timeout=5000)
+            break
+        except PlaywrightTimeout:
+            pass
+        if time.monotonic() > deadline:
+            page.screenshot(path=airflow_ui.home / "dags-not-listed.png")
+            raise AssertionError(f"send_nightly is not listed 2 minutes after Airflow came up ({page.url}): "
+                                 f"{page.locator('body').inner_text()[:500]!r}")
+    assert link.first.get_attribute("href") == "/dags/send_nightly"
     if screenshots:
         page.screenshot(path=screenshots / "airflow-dags.png")
 

@@ -42,7 +42,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
 
 DBT_DIR = Path({dbt_dir!r})
 
-DbtDag(
+dag = DbtDag(
     dag_id="cosmos_{mode}",
     schedule=None,
     start_date=datetime(2026, 1, 1),

@@ -300,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # e.g. `send-warehouse report --json | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("\ninterrupted: rerun the same command to start again (nights are safe to rerun)", file=sys.stderr)
         return 130

@@ -29,7 +29,7 @@ def line_chart(
 ) -> str:
     """Lines over categorical x labels. `series` holds (name, values, css class); None breaks a line.
     `reference` draws a dashed horizontal line (e.g. the national figure)."""
-    height, left, right, top, bottom = 260, 40, 12, 12, 40
+    height, left, right, top, bottom = 260, 52, 12, 12, 40
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     n = max(len(labels), 1)
 

@@ -30,12 +30,13 @@ h1 { font-size:1.4rem; margin:.2rem 0; } h2 { font-size:1.15rem; margin:0 0 .4re
 section { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px;
           margin:12px 0; }
 .chart { width:100%; height:auto; display:block; }
-.chart .grid { stroke:var(--line); } .chart text { font-size:12px; fill:var(--muted); }
-.chart .label, .chart .total { fill:var(--ink); font-size:13px; }
+/* font sizes in viewBox units: legible once the chart shrinks to a phone's width */
+.chart .grid { stroke:var(--line); } .chart text { font-size:15px; fill:var(--muted); }
+.chart .label, .chart .total { fill:var(--ink); font-size:16px; }
 .chart polyline { fill:none; stroke-width:2.5; }
 polyline.main { stroke:var(--main); } circle.main { fill:var(--main); }
 .chart .reference { stroke:var(--ref); stroke-dasharray:6 4; stroke-width:2; }
-.chart .reference-label { fill:var(--ref); font-size:12px; }
+.chart .reference-label { fill:var(--ref); font-size:15px; }
 rect.risk, .swatch.risk { fill:var(--warn); background:var(--warn); }
 rect.bad, .swatch.bad { fill:var(--bad); background:var(--bad); }
 rect.main, .swatch.main { fill:var(--main); background:var(--main); }

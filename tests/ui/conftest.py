@@ -117,6 +117,7 @@ def login(page, ui: AirflowUI, path: str = "/dags") -> None:
 @pytest.fixture(scope="session")
 def airflow_page(browser, airflow_ui: AirflowUI) -> Iterator:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(60_000)  # the API server is slow while a night runs beside it
     page = context.new_page()
     login(page, airflow_ui)
     yield page
@@ -130,9 +131,9 @@ def triggered_night(airflow_page, airflow_ui: AirflowUI) -> str:
     page = airflow_page
     deadline = time.monotonic() + 120
     while True:  # the DAG processor may not have parsed the file yet
-        page.goto(f"{airflow_ui.url}/dags/send_nightly")
         try:
-            page.get_by_role("button", name="Trigger Dag").wait_for(timeout=5000)
+            page.goto(f"{airflow_ui.url}/dags/send_nightly", wait_until="domcontentloaded", timeout=60_000)
+            page.get_by_role("button", name="Trigger Dag").wait_for(timeout=10_000)
             break
         except PlaywrightTimeout:
             if time.monotonic() > deadline:
@@ -143,12 +144,15 @@ def triggered_night(airflow_page, airflow_ui: AirflowUI) -> str:
     dialog.wait_for(state="hidden")
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
-        page.goto(f"{airflow_ui.url}/dags/send_nightly/runs")
-        row = page.locator("tbody tr", has_text="manual__").first
-        row.wait_for(timeout=15000)
-        text = row.inner_text()
-        for state in ("success", "failed"):
-            if re.search(rf"\b{state}\b", text):
-                return state
         time.sleep(5)
+        try:  # the API server answers slowly while the night's tasks load the machine
+            page.goto(f"{airflow_ui.url}/dags/send_nightly/runs", wait_until="domcontentloaded", timeout=60_000)
+            row = page.locator("tbody tr", has_text="manual__").first
+            row.wait_for(timeout=30_000)
+            text = row.inner_text()
+        except PlaywrightTimeout:
+            continue
+        for state in ("success", "failed"):
+            if re.search(rf"\b{state}\b", text, re.IGNORECASE):  # the UI shows "Success"
+                return state
     pytest.fail(f"the triggered run did not finish in {RUN_TIMEOUT_S} s; see {airflow_ui.home}/logs")

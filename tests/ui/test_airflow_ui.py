@@ -12,10 +12,10 @@ def test_dag_is_listed(airflow_page, airflow_ui, screenshots):
     page = airflow_page
     deadline = time.monotonic() + 120
     while True:  # the list does not refresh by itself, and the DAG processor may still be parsing
-        page.goto(f"{airflow_ui.url}/dags")
         link = page.get_by_role("link", name="send_nightly", exact=True)
         try:
-            link.first.wait_for(timeout=5000)
+            page.goto(f"{airflow_ui.url}/dags", wait_until="domcontentloaded", timeout=60_000)
+            link.first.wait_for(timeout=10_000)
             break
         except PlaywrightTimeout:
             pass
@@ -34,7 +34,7 @@ def test_triggered_run_succeeds(triggered_night, airflow_page):
 
 def test_graph_shows_the_tasks(triggered_night, airflow_page, airflow_ui, screenshots):
     page = airflow_page
-    page.goto(f"{airflow_ui.url}/dags/send_nightly")
+    page.goto(f"{airflow_ui.url}/dags/send_nightly", timeout=60_000)
     page.get_by_role("button", name="Show Graph").first.click()
     graph = page.locator(".react-flow")
     graph.wait_for(timeout=30_000)

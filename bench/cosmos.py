@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -80,12 +81,17 @@ def _parse_seconds(path: Path) -> tuple[float, int]:
     return round(float(seconds), 2), int(tasks)
 
 
+def _give_up(signum: int, frame: object) -> None:
+    raise TimeoutError
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("url", nargs="?", default=os.environ.get("WAREHOUSE_URL"))
     parser.add_argument("--date", type=date.fromisoformat, default=None)
     parser.add_argument("--modes", default="local,watcher")
     parser.add_argument("--readme", action="store_true")
+    parser.add_argument("--timeout-s", type=int, default=1800, help="give up on one mode's dag.test() after this")
     args = parser.parse_args()
     if not args.url:
         raise SystemExit("give a WAREHOUSE_URL (argument or environment)")
@@ -117,6 +123,7 @@ def main() -> int:
     result["single_dbt_build_s"] = round(time.perf_counter() - started, 2)
     result["single_dbt_build_nodes"] = len(outcome.results)
     result["project_dag_parse_s"], result["project_dag_tasks"] = _parse_seconds(ROOT / "dags" / "send_nightly.py")
+    print(json.dumps(result), file=sys.stderr, flush=True)
 
     dbt = str(Path(sys.executable).parent / "dbt")
     from airflow.dag_processing.dagbag import DagBag
@@ -130,9 +137,19 @@ def main() -> int:
         parse_s, tasks = _parse_seconds(path)
         dag = DagBag(str(path)).get_dag(f"cosmos_{mode}")
         started = time.perf_counter()
-        run = dag.test(logical_date=datetime.now().astimezone())
-        result[mode] = {"dag_parse_s": parse_s, "tasks": tasks, "state": str(run.state),
+        # dag.test() runs tasks one at a time; in watcher mode it may start a consumer sensor before
+        # the producer, and the sensor then waits for ever: give up after --timeout-s.
+        signal.signal(signal.SIGALRM, _give_up)
+        signal.alarm(args.timeout_s)
+        try:
+            state = str(dag.test(logical_date=datetime.now().astimezone()).state)
+        except TimeoutError:
+            state = f"did not finish in {args.timeout_s} s"
+        finally:
+            signal.alarm(0)
+        result[mode] = {"dag_parse_s": parse_s, "tasks": tasks, "state": state,
                         "dag_test_s": round(time.perf_counter() - started, 2)}
+        print(json.dumps({mode: result[mode]}), file=sys.stderr, flush=True)  # progress, in case a later mode hangs
     print(json.dumps(result, indent=2))
     if args.readme:
         print(f"| single `dbt build` (today's transform task) | {result['project_dag_parse_s']} "

@@ -1,6 +1,6 @@
 """dbt models as Airflow tasks? astronomer-cosmos measured against the single `dbt build` we run.
 
-    .venv/bin/python bench/cosmos.py [WAREHOUSE_URL] [--date YYYY-MM-DD] [--modes local,watcher]
+    .venv/bin/python bench/cosmos.py [WAREHOUSE_URL] [--date YYYY-MM-DD] [--modes local[,watcher]] [--readme]
 
 Needs a warehouse whose raw schemas hold a landed night (e.g. after `send-warehouse run --as-of
 2026-11-24 --simulate tiny`); the URL comes from the first argument or WAREHOUSE_URL. The night
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -71,7 +70,8 @@ def _latest_night(url: str) -> date:
 
 def _parse_seconds(path: Path) -> tuple[float, int]:
     """Seconds to parse one DAG file in a fresh interpreter (what the DAG processor pays), and its tasks."""
-    code = ("import time, sys; t = time.perf_counter(); from airflow.dag_processing.dagbag import DagBag; "
+    # Airflow itself is imported before the clock starts: the DAG processor has it loaded already.
+    code = ("import time; from airflow.dag_processing.dagbag import DagBag; t = time.perf_counter(); "
             f"b = DagBag({str(path)!r}); assert not b.import_errors, b.import_errors; "
             "print(time.perf_counter() - t, sum(len(d.tasks) for d in b.dags.values()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
@@ -81,17 +81,13 @@ def _parse_seconds(path: Path) -> tuple[float, int]:
     return round(float(seconds), 2), int(tasks)
 
 
-def _give_up(signum: int, frame: object) -> None:
-    raise TimeoutError
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("url", nargs="?", default=os.environ.get("WAREHOUSE_URL"))
     parser.add_argument("--date", type=date.fromisoformat, default=None)
-    parser.add_argument("--modes", default="local,watcher")
+    # watcher is not in the default: under dag.test() it never finished here (see bench/README.md).
+    parser.add_argument("--modes", default="local", help="comma-separated Cosmos execution modes: local, watcher")
     parser.add_argument("--readme", action="store_true")
-    parser.add_argument("--timeout-s", type=int, default=1800, help="give up on one mode's dag.test() after this")
     args = parser.parse_args()
     if not args.url:
         raise SystemExit("give a WAREHOUSE_URL (argument or environment)")
@@ -137,16 +133,7 @@ def main() -> int:
         parse_s, tasks = _parse_seconds(path)
         dag = DagBag(str(path)).get_dag(f"cosmos_{mode}")
         started = time.perf_counter()
-        # dag.test() runs tasks one at a time; in watcher mode it may start a consumer sensor before
-        # the producer, and the sensor then waits for ever: give up after --timeout-s.
-        signal.signal(signal.SIGALRM, _give_up)
-        signal.alarm(args.timeout_s)
-        try:
-            state = str(dag.test(logical_date=datetime.now().astimezone()).state)
-        except TimeoutError:
-            state = f"did not finish in {args.timeout_s} s"
-        finally:
-            signal.alarm(0)
+        state = str(dag.test(logical_date=datetime.now().astimezone()).state)
         result[mode] = {"dag_parse_s": parse_s, "tasks": tasks, "state": state,
                         "dag_test_s": round(time.perf_counter() - started, 2)}
         print(json.dumps({mode: result[mode]}), file=sys.stderr, flush=True)  # progress, in case a later mode hangs

@@ -18,6 +18,16 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def nice_ceiling(value: float) -> float:
+    """The smallest of 4, 8, 20, 40, 80, 200, … (four grid steps of 1, 2, 2.5 or 5 × 10^k) at or above value."""
+    step = 1.0
+    while True:
+        for multiple in (1, 2, 2.5, 5):
+            if 4 * step * multiple >= value:
+                return 4 * step * multiple
+        step *= 10
+
+
 def line_chart(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None], str]],
@@ -40,13 +50,14 @@ def line_chart(
         return top + plot_h * (1 - min(max(v, 0.0), y_max) / y_max)
 
     parts = [f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" class="chart">']
-    for tick in range(0, int(y_max) + 1, max(int(y_max) // 4, 1)):
+    for tick in range(0, int(y_max) + 1, max(round(y_max / 4), 1)):
         parts.append(f'<line class="grid" x1="{left}" x2="{WIDTH - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>')
         parts.append(f'<text class="axis" x="{left - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">'
                      f"{tick}{y_suffix}</text>")
     step = max(1, n // 6)
     for i, label in enumerate(labels):
-        if i % step == 0 or i == n - 1:
+        # Every step-th label, and the last one unless it would crowd the one before it.
+        if i % step == 0 or (i == n - 1 and i % step > step // 2):
             parts.append(f'<text class="axis" x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle">'
                          f"{escape(label)}</text>")
     if reference:
@@ -83,15 +94,16 @@ def bar_chart(
 ) -> str:
     """Horizontal stacked bars, one row per category (e.g. a team). `rows` holds (label, one value
     per series); `series` holds (name, css class). Each bar ends with its total."""
-    bar, gap, label_w, right = 22, 10, 150, 48
+    bar, gap, label_w, right = 22, 10, 190, 48
     height = max(len(rows), 1) * (bar + gap) + gap
     plot_w = WIDTH - label_w - right
     biggest = max((sum(values) for _, values in rows), default=0) or 1
     parts = [f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" class="chart">']
     for r, (label, values) in enumerate(rows):
         top = gap + r * (bar + gap)
+        shown = label if len(label) <= 20 else label[:19] + "…"  # the full name is in the bar's title
         parts.append(f'<text class="label" x="{label_w - 6}" y="{top + bar * 0.7:.1f}" text-anchor="end">'
-                     f"{escape(label)}</text>")
+                     f"{escape(shown)}</text>")
         offset = 0.0
         for (name, css), value in zip(series, values, strict=True):
             if not value:

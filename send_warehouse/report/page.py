@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from send_warehouse.report.charts import bar_chart, legend, line_chart
+from send_warehouse.report.charts import bar_chart, legend, line_chart, nice_ceiling
 from send_warehouse.report.figures import NATIONAL_20_WEEK_PCT, NATIONAL_LABEL, Figures
 
 OUT_OF_EDUCATION_ROWS = 50
@@ -131,8 +131,7 @@ def _data_quality(f: Figures) -> str:
                                           title="Open data-quality exceptions by team")
                if dq["by_team"] else "<p>No open data-quality exceptions.</p>")
     trend = dq["trend"]
-    biggest = max((r["open"] for r in trend), default=0)
-    y_max = max(10, ((biggest * 5 // 4) // 10 + 1) * 10)
+    y_max = nice_ceiling(max([r["open"] for r in trend] + [4]))
     trend_chart = line_chart([r["night"].strftime("%d %b") for r in trend],
                              [("open exceptions", [r["open"] for r in trend], "main")],
                              y_max=y_max, y_suffix="", title="Open data-quality exceptions night by night")

@@ -39,6 +39,7 @@ def test_graph_shows_the_tasks(triggered_night, airflow_page, airflow_ui, screen
     graph = page.locator(".react-flow")
     graph.wait_for(timeout=30_000)
     for task in ("start", "casework", "education", "socialcare", "transform", "report", "finish"):
-        assert graph.get_by_text(task, exact=True).first.is_visible(), task
+        # wait_for fails the test if the node never shows (React Flow draws them after the frame).
+        graph.get_by_text(task, exact=True).first.wait_for(state="visible")
     if screenshots:
         page.screenshot(path=screenshots / "airflow-graph.png")

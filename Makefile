@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench airflow clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,11 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# Airflow 3 standalone with the DAG on http://127.0.0.1:$(AIRFLOW_PORT), sources simulated; prints the login.
+AIRFLOW_PORT ?= 8080
+airflow: setup
+	$(BIN)/send-warehouse airflow --port $(AIRFLOW_PORT) --simulate tiny
 
 bench: setup
 	$(BIN)/send-warehouse bench --size council

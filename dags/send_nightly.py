@@ -56,6 +56,12 @@ def send_nightly():
 
         return pipeline.transform(run_id, _night(logical_date), _settings())
 
+    @task(trigger_rule="all_done")
+    def report(run_id=None, logical_date=None) -> dict:
+        from send_warehouse import pipeline
+
+        return pipeline.morning_report(run_id, _night(logical_date), _settings())
+
     @task(trigger_rule="all_done", retries=0)
     def publish(run_id=None, logical_date=None) -> dict:
         from send_warehouse import pipeline
@@ -103,8 +109,8 @@ def send_nightly():
     groups = [source_group(s) for s in SOURCES]
     # dbt builds whatever landed: one broken source must not stop the others' models.
     built = transform.override(trigger_rule="all_done")()
-    # The teams' digests describe the night BI sees, so they follow publication.
-    started >> groups >> built >> publish() >> alerts() >> finish()
+    # The teams' digests and the morning report describe the night BI sees, so they follow publication.
+    started >> groups >> built >> publish() >> [alerts(), report()] >> finish()
 
 
 send_nightly()

@@ -96,6 +96,8 @@ def _print_summary(summary: dict, url: str, log_path: Path | None) -> None:
         seconds = f"{s['seconds']:.1f}" if s["seconds"] is not None else "-"
         print(f"{s['stage']:<24}{s['status']:<10}{seconds:>9}")
     print(f"\nend to end: {summary['end_to_end_s']:.1f} s")
+    for name, path in summary.get("links", {}).items():
+        print(f"{name}: {path}")
     if log_path:
         print(f"task logs: {log_path}")
     if summary["status"] != "success":
@@ -107,23 +109,36 @@ def _print_summary(summary: dict, url: str, log_path: Path | None) -> None:
               f"{summary['logical_date']}", file=sys.stderr)
 
 
-def run_once(as_of: date, settings: Settings, log_path: Path | None = None) -> dict:
-    """Run one night through the DAG and return its summary (also used by the benchmark)."""
+def run_once(as_of: date, settings: Settings, log_path: Path | None = None, show_progress: bool = False) -> dict:
+    """Run one night through the DAG and return its summary (also used by the benchmark).
+    `show_progress` prints each stage to the terminal as it finishes."""
     import time
+    from contextlib import nullcontext
 
     from send_warehouse import pipeline, runner
+    from send_warehouse.progress import StageProgress
+    from send_warehouse.report import night_links, report_dir
     from send_warehouse.warehouse.connection import redact, warehouse_url
 
     url = warehouse_url(settings)
     # Tasks run in this process and read their configuration from the environment.
     os.environ["WAREHOUSE_URL"] = url
     started = time.perf_counter()
-    with _output_to(log_path):
-        run_id, state = runner.run_night(as_of, Settings.from_env())
+    # The terminal's stderr, kept before Airflow's output is redirected into the log.
+    terminal = os.fdopen(os.dup(2), "w", buffering=1) if show_progress else None
+    try:
+        with StageProgress(url, as_of, terminal) if terminal else nullcontext(), _output_to(log_path):
+            run_id, state = runner.run_night(as_of, Settings.from_env())
+    finally:
+        if terminal:
+            terminal.close()
     summary = pipeline.run_summary(url, run_id)
     summary.update(logical_date=as_of.isoformat(), status="success" if state == "success" else "failed",
                    # Printed with --json and kept by callers: never with the password in it.
                    end_to_end_s=round(time.perf_counter() - started, 2), warehouse_url=redact(url))
+    report = report_dir(settings.home, as_of) / "index.html"
+    summary["links"] = {name: str(path) for name, path in
+                        ({"morning report": report} | night_links(settings.home)).items() if path.exists()}
     return summary
 
 
@@ -156,7 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             _say(args, f"WAREHOUSE_URL not set: using the embedded PostgreSQL at {redact(url)}")
         log_path = None if args.verbose else settings.home / "logs" / f"run-{args.as_of.isoformat()}.log"
         _say(args, f"running night {args.as_of} …")
-        summary = run_once(args.as_of, settings, log_path)
+        summary = run_once(args.as_of, settings, log_path, show_progress=not (args.quiet or args.verbose))
     except RunInProgress as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
@@ -216,6 +231,26 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
     elif args.action == "stop":
         print("stopped" if embedded.stop(data) else "not running")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from send_warehouse.report import build_report
+    from send_warehouse.warehouse.connection import warehouse_url
+
+    settings = Settings.from_env()
+    result = build_report(warehouse_url(settings), args.as_of, settings.home)
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    elif not args.quiet:
+        print(f"morning report for {args.as_of}: {result['path']}")
+        print(f"latest night: {result['latest']}")
+    return 0
+
+
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from send_warehouse.local_airflow import serve
+
+    return serve(args.simulate, args.seed, args.as_of, args.port, lambda m: _say(args, m), schedule=args.schedule)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -293,11 +328,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("start", "stop", "url"))
     p.set_defaults(func=cmd_warehouse)
 
+    p = sub.add_parser("report", help="write the morning report of a night from the marts")
+    p.add_argument("--as-of", type=_date, default=_today(), help="the night (default today)")
+    p.add_argument("--json", action="store_true", help="print where it went and its headline figures as JSON")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("airflow", help="Airflow 3 standalone on this machine with the DAG (`make airflow`)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--simulate", choices=SIZES, default="tiny", help="size of the simulated sources")
+    p.add_argument("--no-schedule", dest="schedule", action="store_false",
+                   help="run only triggered runs (no 02:00 runs, no catch-up run on unpause)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--as-of", type=_date, default=_today(), help="simulate up to this night (default today)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_airflow)
+
     p = sub.add_parser("bench", help="simulate, run one night and report throughput against raw COPY")
     p.add_argument("--size", choices=SIZES, default="tiny")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--as-of", type=_date, default=date(2026, 11, 24))
     p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sen2", help="write the SEN2 return (XML, module CSVs, pre-submission report)")
@@ -309,9 +361,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _next_step(error: Exception) -> str | None:
+    """What to do about an error we can name; None for the unexpected."""
+    import psycopg
+
+    from send_warehouse.report import MartsNotReady
+
+    if isinstance(error, MartsNotReady):
+        return str(error)
+    if isinstance(error, psycopg.OperationalError):
+        return (f"cannot reach the warehouse ({str(error).strip().splitlines()[0]}). Check WAREHOUSE_URL, or unset "
+                "it to use the embedded server (`send-warehouse warehouse start`).")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # e.g. `send-warehouse report --json | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted: rerun the same command to start again (nights are safe to rerun)", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if os.environ.get("SEND_DEBUG") == "1":
+            raise
+        from send_warehouse.warehouse.connection import redact
+
+        hint = _next_step(error)
+        print(f"error: {hint or redact(str(error))}", file=sys.stderr)
+        if hint is None:
+            print(f"This was unexpected. Run again with SEND_DEBUG=1 for the traceback ({type(error).__name__}).",
+                  file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

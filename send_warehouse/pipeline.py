@@ -280,6 +280,14 @@ def run_summary(url: str, run_id: str) -> dict[str, Any]:
     return {"run_id": run_id, "sources": sources, "source_failures": failures, "stages": stages}
 
 
+def _published(url: str, run_id: str) -> bool:
+    """Whether this run's publish stage swapped its marts in (what the digests and report describe)."""
+    with connect(url) as conn:
+        row = conn.execute(
+            "select status from audit.run_stage where run_id = %s and stage = 'publish'", (run_id,)).fetchone()
+    return row is not None and row[0] == "success"
+
+
 def send_alerts(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
     """Tonight's data-quality digest per owning team, by email and webhook.
 
@@ -289,11 +297,7 @@ def send_alerts(run_id: str, logical_date: date, settings: Settings) -> dict[str
     here is logged and recorded in the stage's detail while the stage itself succeeds."""
     url = warehouse_url(settings)
     with stage(url, run_id, "alerts") as detail:
-        with connect(url) as conn:
-            published = conn.execute(
-                "select status from audit.run_stage where run_id = %s and stage = 'publish'", (run_id,),
-            ).fetchone()
-        if not published or published[0] != "success":
+        if not _published(url, run_id):
             detail["skipped"] = "tonight was not published: no digest (the data engineers are alerted)"
             return detail
         try:
@@ -303,4 +307,47 @@ def send_alerts(run_id: str, logical_date: date, settings: Settings) -> dict[str
         except Exception as e:  # an alert must never fail the night
             log.exception("alerts: digests not sent")
             detail["error_not_raised"] = str(e)[:2000]
+        return detail
+
+
+def generate_dbt_docs(run_id: str, logical_date: date, settings: Settings) -> str:
+    """`dbt docs generate --static` for the night, copied to SEND_HOME/dbt/docs/static_index.html:
+    one HTML file that opens from disk (the plain index.html fetches its JSON, which browsers
+    refuse over file://). It reuses the manifest the night's build left in dbt's target folder
+    (`--no-compile`: about a second instead of a dozen) and compiles afresh only when there is none."""
+    import shutil
+
+    from send_warehouse import transform as dbt
+    from send_warehouse.report import dbt_docs_dir
+
+    target = dbt.default_target_path()
+    flags = ["--no-compile"] if (target / "manifest.json").exists() else []
+    outcome = dbt.run_dbt(["docs", "generate", "--static", *flags], warehouse_url(settings),
+                          {"as_of_date": logical_date.isoformat(), "run_id": run_id}, target_path=target,
+                          threads=settings.dbt_threads)
+    docs = dbt_docs_dir(settings.home)
+    docs.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(outcome.target_path / "static_index.html", docs / ".static_index.html.tmp")
+    (docs / ".static_index.html.tmp").replace(docs / "static_index.html")
+    return str(docs / "static_index.html")
+
+
+def morning_report(run_id: str, logical_date: date, settings: Settings) -> dict[str, Any]:
+    """The night's dbt docs, then its morning report (SEND_HOME/reports/<night>/index.html) linking
+    them and the validation Data Docs. A docs failure is recorded but does not stop the report.
+    A night that was not published has no report of its own: the marts still hold the last
+    complete night, whose report stays the latest."""
+    from send_warehouse.report import build_report
+
+    url = warehouse_url(settings)
+    with stage(url, run_id, "report") as detail:
+        if not _published(url, run_id):
+            detail["skipped"] = "tonight was not published: the latest report is still the last complete night's"
+            return detail
+        try:
+            detail["dbt_docs"] = generate_dbt_docs(run_id, logical_date, settings)
+        except Exception as e:  # the report matters more than its docs link
+            log.warning("dbt docs generate failed: %s", e)
+            detail["dbt_docs_error"] = str(e)[:500]
+        detail.update(build_report(url, logical_date, settings.home))
         return detail

@@ -7,7 +7,7 @@ import os
 from airflow.dag_processing.dagbag import DagBag
 
 EXPECTED_TASKS = {
-    "start", "transform", "publish", "alerts", "finish",
+    "start", "transform", "publish", "alerts", "report", "finish",
     "casework.preflight", "casework.land", "casework.validate",
     "education.preflight", "education.land", "education.validate",
     "socialcare.preflight", "socialcare.land", "socialcare.validate",
@@ -42,6 +42,10 @@ def test_nightly_dag_shape():
     assert dag.get_task("alerts").upstream_task_ids == {"publish"}
     assert dag.get_task("alerts").trigger_rule == "all_done"
     assert "finish" in dag.get_task("alerts").downstream_task_ids
+    # So does the morning report, which never withholds anything either.
+    assert dag.get_task("report").upstream_task_ids == {"publish"}
+    assert dag.get_task("report").trigger_rule == "all_done"
+    assert "finish" in dag.get_task("report").downstream_task_ids
 
 
 def test_tasks_retry_with_backoff():

@@ -172,12 +172,12 @@ class CsvLoader:
         if not self.header.copyable:
             self._line_by_line(block, first_line)
             return first_line + lines
-        # Lines COPY would misread go to Python at once, and the runs between them to COPY: a
-        # stray quote makes COPY read on into the next lines, and a byte that is not Windows-1252
-        # fails a COPY without naming its line, so either would cost a failed COPY of the run.
-        # Every other line is parsed by COPY on its own, whichever run it is in.
+        # Lines COPY would refuse for their shape go to Python at once, and the runs between
+        # them to COPY: each would otherwise cost a failed COPY of its run (a stray quote even
+        # makes COPY read on into the next lines, and a bad byte fails it without naming the
+        # line). Every other line is parsed by COPY on its own, whichever run it is in.
         start, line = 0, first_line
-        for begin, end in _suspect_lines(block):
+        for begin, end in _suspect_lines(block, len(self.header.columns)):
             if begin > start:
                 run = block[start:begin]
                 run_lines = run.count(b"\n")
@@ -320,6 +320,8 @@ class CsvLoader:
 
     def _copy_checked(self, good: list[tuple[int, tuple]], label: str) -> None:
         """COPY the converted rows; if the server still refuses, find the culprits one by one."""
+        if not good:
+            return
         conn = self.load.conn
         statement = self.load.copy_statement([c for _, c in self.known])
         try:
@@ -356,10 +358,10 @@ def _first_suspect_line(segment: bytes) -> int:
     return min(suspects, default=0)
 
 
-def _suspect_lines(block: bytes) -> list[tuple[int, int]]:
-    """(start, end) byte spans, in order, of the lines with an odd number of quotes or a byte
-    that is not Windows-1252 (or NUL). Found with byte searches, not a loop over lines: such
-    lines are rare, and a clean block costs two scans in C."""
+def _suspect_lines(block: bytes, fields: int) -> list[tuple[int, int]]:
+    """(start, end) byte spans, in order, of the lines COPY would refuse for their shape: a
+    byte that is not Windows-1252 (or NUL), an odd number of quotes, or, in a line without
+    quotes, a number of commas that does not give `fields` fields."""
     spans = set()
     for match in _NOT_WINDOWS_1252.finditer(block):
         spans.add(_line_span(block, match.start()))
@@ -369,6 +371,13 @@ def _suspect_lines(block: bytes) -> list[tuple[int, int]]:
         if block.count(b'"', start, end) % 2:
             spans.add((start, end))
         position = block.find(b'"', end)
+    commas = fields - 1
+    start = 0
+    for line in block.split(b"\n"):
+        end = start + len(line) + 1
+        if line.count(b",") != commas and b'"' not in line and start < len(block):
+            spans.add((start, min(end, len(block))))
+        start = end
     return sorted(spans)
 
 

@@ -24,6 +24,7 @@ STEPS = {
     "validate": lambda d: d["full"]["by_step_s"]["validate"],
     "transform": lambda d: d["full"]["by_step_s"]["transform"],
     "change_night": lambda d: (d.get("change") or {}).get("end_to_end_s"),
+    "cpu_end_to_end": lambda d: (d["full"].get("cpu_s") or {}).get("total"),
 }
 
 

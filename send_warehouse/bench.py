@@ -16,9 +16,10 @@ night's sources as they stood that night, the change night's as they stood a day
 Great Expectations and dbt are imported once before the runs (their import is reported apart),
 so the DAG run and the direct run compare like with like.
 
-Peak memory is sampled every 0.2 s: resident memory of this process (the DAG's tasks, dbt and the
-simulated social care API all run in it) and the proportional set size of the embedded server's
-processes, summed.
+CPU seconds of each night (this process's and the server's) are reported beside wall seconds:
+on a shared machine they compare sizes more steadily. Peak memory is sampled every 0.2 s:
+resident memory of this process (the DAG's tasks, dbt and the simulated social care API all run
+in it) and the proportional set size of the embedded server's processes, summed.
 """
 
 from __future__ import annotations
@@ -162,6 +163,55 @@ class MemorySampler:
         }
 
 
+# --- CPU ------------------------------------------------------------------------------------------------
+
+
+def _server_cpu_s(pgdata: Path) -> float | None:
+    """CPU seconds the embedded server has used: the postmaster's own and its reaped children's
+    (cutime/cstime: backends that have exited) plus its live children's."""
+    try:
+        postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in _process_tree(postmaster):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the ")" of the name: state is field 3, so utime..cstime (14..17) are [11:15].
+        utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+        total += utime + stime + (cutime + cstime if pid == postmaster else 0)
+    return total / ticks
+
+
+class CpuClock:
+    """CPU seconds of this process (the DAG's tasks, dbt, the simulated API) and of the server:
+    on a shared machine, CPU time is steadier than wall time for comparing sizes."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata
+
+    def _now(self) -> tuple[float, float | None]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime, _server_cpu_s(self.pgdata)
+
+    def __enter__(self) -> CpuClock:
+        self.start = self._now()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._now()
+        self.python_s = round(end[0] - self.start[0], 2)
+        self.server_s = (round(end[1] - self.start[1], 2)
+                         if end[1] is not None and self.start[1] is not None else None)
+
+    def summary(self) -> dict[str, float | None]:
+        return {"python": self.python_s, "server": self.server_s,
+                "total": round(self.python_s + (self.server_s or 0), 2)}
+
+
 # --- one night ----------------------------------------------------------------------------------------
 
 
@@ -182,12 +232,13 @@ def _night_through_dag(url: str, home: Path, size: str, seed: int, night: date) 
     sources = _point_sources_at(home, size, seed, night)
     started = time.perf_counter()
     try:
-        run_id, state = runner.run_night(night, Settings.from_env())
+        with CpuClock(home / "pgdata") as cpu:
+            run_id, state = runner.run_night(night, Settings.from_env())
     finally:
         sources.close()
     summary = pipeline.run_summary(url, run_id)
     summary.update(status="success" if state == "success" else "failed",
-                   end_to_end_s=round(time.perf_counter() - started, 2))
+                   end_to_end_s=round(time.perf_counter() - started, 2), cpu_s=cpu.summary())
     return summary
 
 
@@ -201,16 +252,18 @@ def _night_direct(url: str, home: Path, size: str, seed: int, night: date) -> di
     started = time.perf_counter()
     try:
         settings = Settings.from_env()
-        pipeline.start_run(run_id, night, settings)
-        for source in SOURCE_SYSTEMS:
-            pipeline.preflight(source, run_id, night, settings)
-            pipeline.land_source(source, run_id, night, settings)
-            pipeline.validate_source(source, run_id, night, settings)
-        pipeline.transform(run_id, night, settings)
-        summary = pipeline.finish_run(run_id, night, settings)
+        with CpuClock(home / "pgdata") as cpu:
+            pipeline.start_run(run_id, night, settings)
+            for source in SOURCE_SYSTEMS:
+                pipeline.preflight(source, run_id, night, settings)
+                pipeline.land_source(source, run_id, night, settings)
+                pipeline.validate_source(source, run_id, night, settings)
+            pipeline.transform(run_id, night, settings)
+            summary = pipeline.finish_run(run_id, night, settings)
     finally:
         sources.close()
     summary["end_to_end_s"] = round(time.perf_counter() - started, 2)
+    summary["cpu_s"] = cpu.summary()
     return summary
 
 
@@ -238,6 +291,7 @@ def _night_figures(url: str, summary: dict[str, Any]) -> dict[str, Any]:
         "source_rows": rows,
         "rows_by_source": summary["sources"],
         "end_to_end_s": summary["end_to_end_s"],
+        "cpu_s": summary.get("cpu_s"),
         "stage_s": stages,
         "by_step_s": {
             "land": round(land_s, 2),
@@ -354,7 +408,7 @@ def run_benchmark(size: str, seed: int = 1, as_of: date = date(2026, 11, 24),
             direct_url = _fresh_database(server, name + "_direct")
             say(f"full night {full_night} again, stage functions called directly …")
             plain = _night_figures(direct_url, _night_direct(direct_url, settings.home, size, seed, full_night))
-            result["direct"] = {k: plain[k] for k in ("end_to_end_s", "by_step_s", "stage_s")}
+            result["direct"] = {k: plain[k] for k in ("end_to_end_s", "cpu_s", "by_step_s", "stage_s")}
             result["airflow_overhead_s"] = round(full["end_to_end_s"] - plain["end_to_end_s"], 2)
             result["airflow_overhead_share"] = round(result["airflow_overhead_s"] / full["end_to_end_s"], 3)
             # On a shared machine the stages themselves vary by more than Airflow costs: the time

@@ -256,7 +256,8 @@ def cmd_airflow(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from send_warehouse.bench import run_benchmark
 
-    result = run_benchmark(size=args.size, seed=args.seed, as_of=args.as_of, progress=lambda m: _say(args, m))
+    result = run_benchmark(size=args.size, seed=args.seed, as_of=args.as_of, progress=lambda m: _say(args, m),
+                           change_night=not args.no_change_night, direct=not args.no_direct)
     print(json.dumps(result, indent=2 if not args.json else None, default=str))
     return 0 if result.get("status") == "success" else 1
 
@@ -350,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=date(2026, 11, 24))
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--no-change-night", action="store_true", help="skip the night after (1 %% of records changed)")
+    p.add_argument("--no-direct", action="store_true", help="skip the run without Airflow (its overhead)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sen2", help="write the SEN2 return (XML, module CSVs, pre-submission report)")

@@ -149,7 +149,8 @@ def validate_source(source: str, run_id: str, logical_date: date, settings: Sett
         outcome = run_suites(source, run_id, logical_date, url, docs_dir=settings.home / "data_docs")
         summary = outcome.summary()
         detail.update(blocked=outcome.blocked, warnings=len(outcome.warnings), seconds=outcome.seconds,
-                      data_docs=summary["data_docs_index"], failed_expectations=summary["failed"])
+                      data_docs=summary["data_docs_index"], failed_expectations=summary["failed"],
+                      phases=outcome.phase_seconds)
         outcome.raise_if_blocked()
         return summary
 

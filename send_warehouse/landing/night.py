@@ -171,28 +171,41 @@ class ObjectLoad:
     def reject_duplicates(self) -> None:
         """Exact duplicate rows keep one copy; for snapshot objects a key given twice with
         different values is ambiguous, so every row of that key is quarantined for a person to
-        resolve (keeping one would be a guess, and a different guess on a rerun)."""
+        resolve (keeping one would be a guess, and a different guess on a rerun).
+
+        Only rows whose key is blank or given more than once can be any of these (exact
+        duplicates share their key), so one hash aggregate over the key finds them, and the
+        three checks look at those rows alone rather than sorting the whole night."""
         keys = sql.SQL(", ").join(sql.Identifier(k) for k in self.table.key)
         night = self.night
+        this_night = sql.SQL("_logical_date = {} and _source_object = {}").format(
+            sql.Literal(night.logical_date), sql.Literal(self.result.object))
+        table = sql.SQL(self.table.qualified_name)
+        null_key = sql.SQL(" or ").join(sql.SQL("r.{} is null").format(sql.Identifier(k)) for k in self.table.key)
+        self.conn.execute("drop table if exists pg_temp.landing_suspects")
+        self.conn.execute(sql.SQL(
+            "create temp table landing_suspects on commit drop as"
+            " select r.ctid as row_ctid from {t} r where {n} and ({null_key} or ({keys}) in"
+            " (select {keys} from {t} where {n} group by {keys} having count(*) > 1))"
+        ).format(t=table, n=this_night, null_key=null_key, keys=keys))
+        if not self.conn.execute("select exists (select from pg_temp.landing_suspects)").fetchone()[0]:
+            return
+        suspects = sql.SQL("ctid = any (array(select row_ctid from pg_temp.landing_suspects))")
         self._move_to_quarantine(
             sql.SQL(
                 "r.ctid in (select ctid from (select ctid, row_number() over (partition by _row_hash order by ctid) n"
-                " from {t} where _logical_date = {d} and _source_object = {o}) x where n > 1)"
-            ).format(t=sql.SQL(self.table.qualified_name), d=sql.Literal(night.logical_date),
-                     o=sql.Literal(self.result.object)),
+                " from {t} where {n} and {s}) x where n > 1)"
+            ).format(t=table, n=this_night, s=suspects),
             sql.Literal("exact duplicate of another row in the same extract; one copy kept"),
         )
-        null_key = sql.SQL(" or ").join(sql.SQL("r.{} is null").format(sql.Identifier(k)) for k in self.table.key)
         self._move_to_quarantine(
-            null_key,
+            sql.SQL("({}) and r.{}").format(null_key, suspects),
             sql.SQL("{} || ' is blank: every row needs its key'").format(sql.Literal("/".join(self.table.key))),
         )
         if self.table.load_mode == "snapshot":
             self._move_to_quarantine(
-                sql.SQL("({keys}) in (select {keys} from {t} where _logical_date = {d} and _source_object = {o}"
-                        " group by {keys} having count(*) > 1)").format(
-                    keys=keys, t=sql.SQL(self.table.qualified_name), d=sql.Literal(night.logical_date),
-                    o=sql.Literal(self.result.object)),
+                sql.SQL("r.{s} and ({keys}) in (select {keys} from {t} where {n} and {s}"
+                        " group by {keys} having count(*) > 1)").format(keys=keys, t=table, n=this_night, s=suspects),
                 sql.SQL("{} || ' appears more than once with different values; fix the duplicate in the source'")
                 .format(self._key_label()),
             )

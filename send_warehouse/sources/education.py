@@ -52,6 +52,8 @@ RAW_TABLE = {"pupils.csv": "pupils", "placements.csv": "placements", "establishm
 _FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # PostgreSQL names the refused line in the error's context: "COPY pupils, line 1234, column dob: …".
 _COPY_LINE = re.compile(r"\bline (\d+)\b")
+# With ON_ERROR ignore and LOG_VERBOSITY verbose, COPY names each line it skipped in a notice.
+_SKIPPED_LINE = re.compile(r"skipping row due to data type incompatibility at line (\d+)\b")
 # Bytes Windows-1252 leaves undefined, and NUL, which PostgreSQL text cannot hold.
 _NOT_WINDOWS_1252 = re.compile(rb"[\x00\x81\x8d\x8f\x90\x9d]")
 
@@ -167,19 +169,39 @@ class CsvLoader:
 
     def _block(self, block: bytes, first_line: int) -> int:
         lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-        if self.header.copyable:
-            self._copy_segment(block, first_line, lines)
-        else:
+        if not self.header.copyable:
             self._line_by_line(block, first_line)
+            return first_line + lines
+        # Lines COPY would refuse for their shape go to Python at once, and the runs between
+        # them to COPY: each would otherwise cost a failed COPY of its run (a stray quote even
+        # makes COPY read on into the next lines, and a bad byte fails it without naming the
+        # line). Every other line is parsed by COPY on its own, whichever run it is in.
+        start, line = 0, first_line
+        for begin, end in _suspect_lines(block, len(self.header.columns)):
+            if begin > start:
+                run = block[start:begin]
+                run_lines = run.count(b"\n")
+                self._copy_segment(run, line, run_lines)
+                line += run_lines
+            self._line_by_line(block[begin:end], line)
+            start, line = end, line + 1
+        if start < len(block):
+            self._copy_segment(block[start:], line, first_line + lines - line)
         return first_line + lines
 
     def _copy_segment(self, segment: bytes, first_line: int, lines: int) -> None:
         """COPY a run of whole lines; when COPY names the line it refused, COPY the lines before it,
         redo that one line in Python and go on after it, so one bad line costs one re-send of
         the lines before it rather than the whole block in Python."""
-        failed_at = self._try_copy(segment, lines)
+        failed_at, skipped = self._try_copy(segment, lines)
         if failed_at is None:
-            self.load.count_read(lines)
+            # COPY loaded the segment but for values it could not read (ON_ERROR ignore): judge
+            # those lines in Python, which quarantines each with its reason.
+            self.load.count_read(lines - len(skipped))
+            if skipped:
+                parts = segment.split(b"\n")
+                for number in skipped:
+                    self._line_by_line(parts[number - 1] + b"\n", first_line + number - 1)
             return
         if failed_at == 0 or failed_at > lines:
             # A stray quote makes COPY read on to the end of the segment, and an undecodable byte
@@ -199,24 +221,40 @@ class CsvLoader:
         if after:
             self._copy_segment(after, first_line + failed_at, lines - failed_at)
 
-    def _try_copy(self, segment: bytes, lines: int) -> int | None:
-        """None when the segment loaded; else the 1-based line COPY refused (0 when it named none)."""
+    def _try_copy(self, segment: bytes, lines: int) -> tuple[int | None, list[int]]:
+        """(None, lines COPY skipped for an unreadable value) when the segment loaded; else
+        (the 1-based line COPY refused, or 0 when it named none, []).
+
+        Values a column cannot read (a date that does not exist, a number that is not one) are
+        skipped by COPY itself (ON_ERROR ignore), which names each skipped line in a notice, so
+        they cost no failed COPY; the shape of a line (its fields, its bytes) still fails it."""
         conn = self.load.conn
-        statement = self.load.copy_statement(self.header.columns, "(format csv, encoding 'WIN1252')")
+        statement = self.load.copy_statement(
+            self.header.columns, "(format csv, encoding 'WIN1252', on_error ignore, log_verbosity verbose)")
+        skipped: list[int] = []
+
+        def notice(diag: psycopg.errors.Diagnostic) -> None:
+            match = _SKIPPED_LINE.match(diag.message_primary or "")
+            if match:
+                skipped.append(int(match.group(1)))
+
+        conn.add_notice_handler(notice)
         try:
             with conn.transaction(), conn.cursor() as cur:
                 with cur.copy(statement) as copy:
                     copy.write(segment)
-                if cur.rowcount != lines:
+                if cur.rowcount + len(skipped) != lines:
                     # A stray quote joined lines into one record without an error: find it line by line.
                     raise _Redo()
         except _Redo:
-            return 0
+            return 0, []
         # Class 22 covers every way COPY refuses data: field counts, encoding, dates, numbers.
         except (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded) as e:
             match = _COPY_LINE.search(e.diag.context or "")
-            return int(match.group(1)) if match else 0
-        return None
+            return (int(match.group(1)) if match else 0), []
+        finally:
+            conn.remove_notice_handler(notice)
+        return None, sorted(skipped)
 
     def _line_by_line(self, block: bytes, first_line: int) -> None:
         good: list[tuple[int, str, list]] = []
@@ -282,6 +320,8 @@ class CsvLoader:
 
     def _copy_checked(self, good: list[tuple[int, tuple]], label: str) -> None:
         """COPY the converted rows; if the server still refuses, find the culprits one by one."""
+        if not good:
+            return
         conn = self.load.conn
         statement = self.load.copy_statement([c for _, c in self.known])
         try:
@@ -316,6 +356,36 @@ def _first_suspect_line(segment: bytes) -> int:
             suspects.append(number)
             break
     return min(suspects, default=0)
+
+
+def _suspect_lines(block: bytes, fields: int) -> list[tuple[int, int]]:
+    """(start, end) byte spans, in order, of the lines COPY would refuse for their shape: a
+    byte that is not Windows-1252 (or NUL), an odd number of quotes, or, in a line without
+    quotes, a number of commas that does not give `fields` fields."""
+    spans = set()
+    for match in _NOT_WINDOWS_1252.finditer(block):
+        spans.add(_line_span(block, match.start()))
+    position = block.find(b'"')
+    while position >= 0:
+        start, end = _line_span(block, position)
+        if block.count(b'"', start, end) % 2:
+            spans.add((start, end))
+        position = block.find(b'"', end)
+    commas = fields - 1
+    start = 0
+    for line in block.split(b"\n"):
+        end = start + len(line) + 1
+        if line.count(b",") != commas and b'"' not in line and start < len(block):
+            spans.add((start, min(end, len(block))))
+        start = end
+    return sorted(spans)
+
+
+def _line_span(block: bytes, position: int) -> tuple[int, int]:
+    """The bytes of the line holding `position`, with its newline."""
+    start = block.rfind(b"\n", 0, position) + 1
+    end = block.find(b"\n", position)
+    return start, len(block) if end < 0 else end + 1
 
 
 class _Redo(Exception):

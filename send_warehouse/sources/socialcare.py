@@ -379,11 +379,33 @@ def _parse_updated_at(value: object) -> datetime:
     return stamp
 
 
+def _unstorable(value: object, path: str = "") -> str | None:
+    """Where a decoded child holds text PostgreSQL's jsonb cannot store: a NUL character or an
+    unpaired UTF-16 surrogate, both legal as JSON escapes (`\\u0000`, `\\ud800`). Such a child is
+    quarantined; letting it through would fail the whole source at the cast to jsonb."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"{path or 'a value'} holds a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{path or 'a value'} holds an unpaired surrogate"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in items:
+        if isinstance(key, str) and (found := _unstorable(key, path)):
+            return found
+        if found := _unstorable(inner, f"{path}.{key}" if path else str(key)):
+            return found
+    return None
+
+
 def land(night: NightLoad, settings: Settings, *, full_refresh: bool = False) -> None:
     """Land the children changed since the previous night's mark (all of them on the first night).
 
-    Each child lands as the JSON the API sent; a child without an id or a readable updated_at is
-    quarantined with its text. The mark moves to the newest updated_at landed, kept in UTC.
+    Each child lands as the JSON the API sent; a child without an id, with text the warehouse cannot
+    store, or without a readable updated_at is quarantined with its text. The mark moves to the
+    newest updated_at landed, kept in UTC.
     """
     from datetime import timedelta
 
@@ -407,6 +429,9 @@ def land(night: NightLoad, settings: Settings, *, full_refresh: bool = False) ->
                     where = f"page {page.number} item {position}"
                     if not isinstance(child_id, str) or not child_id.strip():
                         load.quarantine(where, text, "child has no id")
+                        continue
+                    if problem := _unstorable(item):
+                        load.quarantine(f"id={child_id}", text, f"{problem}, which the warehouse cannot store")
                         continue
                     try:
                         stamp = _parse_updated_at(item.get("updated_at"))

@@ -181,7 +181,9 @@ class ObjectLoad:
         this_night = sql.SQL("_logical_date = {} and _source_object = {}").format(
             sql.Literal(night.logical_date), sql.Literal(self.result.object))
         table = sql.SQL(self.table.qualified_name)
-        null_key = sql.SQL(" or ").join(sql.SQL("r.{} is null").format(sql.Identifier(k)) for k in self.table.key)
+        # A key of spaces only is as blank as a missing one.
+        null_key = sql.SQL(" or ").join(sql.SQL("r.{k} is null or btrim(r.{k}::text) = ''").format(k=sql.Identifier(k))
+                                        for k in self.table.key)
         self.conn.execute("drop table if exists pg_temp.landing_suspects")
         self.conn.execute(sql.SQL(
             "create temp table landing_suspects on commit drop as"

@@ -64,8 +64,9 @@ def test_no_secret_in_any_log_or_summary(night) -> None:
 
 
 def test_no_child_name_or_date_of_birth_in_any_log(night) -> None:
-    """In the logs and the printed summary. (dbt's target/ holds the project's compiled SQL and
-    unit-test fixtures, whose made-up dates may coincide with a simulated birthday.)"""
+    """In the logs, the morning report and the printed summary. (dbt's target/ and the dbt docs
+    page built from it hold the project's compiled SQL and unit-test fixtures, whose made-up dates
+    may coincide with a simulated birthday; the docs' catalog holds column types, not values.)"""
     runs, _, folder = night
     with sqlite3.connect(folder / "casework.sqlite") as db:
         people = db.execute("select forename, surname, dob from cw_person").fetchall()
@@ -74,7 +75,7 @@ def test_no_child_name_or_date_of_birth_in_any_log(night) -> None:
     births = {str(dob)[:10] for _, _, dob in people}
     births |= {f"{b[8:10]}/{b[5:7]}/{b[0:4]}" for b in births}  # the education drop's dd/mm/yyyy
     for where, text in _everything_written(runs):
-        if "/dbt/target/" in where:
+        if "/dbt/target/" in where or "/dbt/docs/" in where:
             continue
         leaked = [n for n in names if n in text] + [b for b in births if b in text]
         assert not leaked, f"{where}: {leaked[:5]}"

@@ -47,6 +47,14 @@ HANDLED_ELSEWHERE = {
     "impossible_date": "landing quarantine (audit.quarantine)",
     "field_count": "landing quarantine (audit.quarantine)",
     "stray_quote": "landing quarantine (audit.quarantine)",
+    # Items the statutory return needs: checked by its pre-submission report (docs/sen2.md).
+    "sen2_ethnicity_missing": "the SEN2 pre-submission report (REQUIRED_ITEM)",
+    "sen2_sex_unknown": "the SEN2 pre-submission report (REQUIRED_ITEM)",
+    "sen2_request_source_missing": "the SEN2 pre-submission report (REQUIRED_ITEM)",
+    "sen2_need_missing": "the SEN2 pre-submission report (SEN_NEEDS)",
+    "sen2_need_repeated": "the SEN2 pre-submission report (SEN_NEEDS)",
+    "sen2_setting_missing": "the SEN2 pre-submission report (ONE_SETTING)",
+    "sen2_setting_conflict": "the SEN2 pre-submission report (ONE_SETTING)",
 }
 
 

@@ -92,7 +92,7 @@ def _run(conn: psycopg.Connection, as_of: date) -> dict[str, Any] | None:
     run = rows[0]
     if run["status"] == "running":
         failed = [r[0] for r in conn.execute(
-            "select stage from audit.run_stage where run_id = %s and status <> 'success' order by stage",
+            "select stage from audit.run_stage where run_id = %s and status = 'failed' order by stage",
             (run["run_id"],)).fetchall()]
         landed = {r[0] for r in conn.execute(
             "select source_system from audit.load_log where run_id = %s and status = 'loaded'",

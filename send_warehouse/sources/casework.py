@@ -228,10 +228,12 @@ def land(night: NightLoad, url: str | None, *, full_refresh: bool = False, lookb
     """Land all five casework tables for the night (inside the caller's transaction)."""
     engine = _engine(url)
     lookback = timedelta(minutes=lookback_minutes)
+    reading: str | None = None  # the table being read, for the error message
     try:
         tables = _reflect(engine, url or "")
         with engine.connect() as source:
             for raw in CASEWORK:
+                reading = raw.name
                 since = _lower_bound(night, raw, full_refresh, lookback)
                 with night.object(raw, raw.name) as load:
                     if since is not None:
@@ -242,7 +244,14 @@ def land(night: NightLoad, url: str | None, *, full_refresh: bool = False, lookb
                     mark = high.isoformat() if high else night.previous_watermark(raw.name)
                     night.set_watermark(raw.name, mark)
     except sa.exc.OperationalError as e:
-        raise SourceError(SOURCE, f"lost the casework database at {_describe(url or '')} mid-extract: {e.orig}",
+        if "decode" in str(e.orig).lower():
+            # The driver cannot read a stored value (e.g. SQLite text that is not UTF-8): the stream
+            # dies before the row reaches us, so it cannot be quarantined on its own.
+            raise SourceError(SOURCE, f"{reading} holds text the database driver cannot decode: {e.orig}",
+                              f"fix the value's encoding in {reading}; rerun the night (nothing of it was kept)") \
+                from e
+        raise SourceError(SOURCE, f"lost the casework database at {_describe(url or '')} mid-extract"
+                          f"{f' (reading {reading})' if reading else ''}: {e.orig}",
                           "check the replica; rerun the night (nothing of it was kept)") from e
     finally:
         engine.dispose()

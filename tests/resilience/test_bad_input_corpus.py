@@ -216,6 +216,7 @@ def test_malformed_input_is_contained(warehouse, warehouse_url: str, tmp_path: P
         with pytest.raises(SourceError) as error:
             _land(warehouse_url, case, tmp_path)
         assert error.value.source_system == case.source
+        assert "mid-extract" not in str(error.value), "damaged input must not read as a lost connection"
         # Nothing of the source landed; the audit says it failed and why.
         assert warehouse.execute("select object, status from audit.load_log").fetchall() == [("*", "failed")]
         for table in tables_of(case.source):

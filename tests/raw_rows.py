@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from send_warehouse.landing.tables import table
 from send_warehouse.warehouse.connection import connect
+from send_warehouse.warehouse.schema import ensure_schema
+
+
+def dbt_warehouse(new_database: Callable[[str], str], base: Path, prefix: str) -> tuple[str, dict[str, Path]]:
+    """A fresh warehouse with the pipeline's schemas, and dbt target/log folders of its own under
+    `base`: what a test that lands hand-made rows and runs dbt on them starts from."""
+    url = new_database(prefix)
+    with connect(url) as conn:
+        ensure_schema(conn)
+    return url, {"target_path": base / "target", "log_path": base / "logs"}
 
 
 def land_rows(url: str, logical_date: str, run_id: str, night: dict[tuple[str, str], list[tuple]]) -> None:

@@ -17,9 +17,7 @@ from pathlib import Path
 import pytest
 
 from send_warehouse import transform
-from send_warehouse.warehouse.connection import connect
-from send_warehouse.warehouse.schema import ensure_schema
-from tests.raw_rows import land_rows, query
+from tests.raw_rows import dbt_warehouse, land_rows, query
 
 NIGHT_1 = "2026-11-23"
 NIGHT_2 = "2026-11-24"
@@ -188,11 +186,7 @@ def nights(new_database, tmp_path_factory: pytest.TempPathFactory) -> dict:
     # models are not built here): dbt's "cautious" indirect selection keeps only our own tests.
     mp = pytest.MonkeyPatch()
     mp.setenv("DBT_INDIRECT_SELECTION", "cautious")
-    url = new_database("identity")
-    base = tmp_path_factory.mktemp("dbt")
-    dirs: dict[str, Path] = {"target_path": base / "target", "log_path": base / "logs"}
-    with connect(url) as conn:
-        ensure_schema(conn)
+    url, dirs = dbt_warehouse(new_database, tmp_path_factory.mktemp("dbt"), "identity")
     land(url, NIGHT_1, "r1")
     first = build(url, NIGHT_1, "t1", dirs)
     night_1 = state(url)

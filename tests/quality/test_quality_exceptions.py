@@ -19,11 +19,9 @@ import pytest
 
 from send_warehouse import transform
 from send_warehouse.alerts import AlertSettings, send_digests
-from send_warehouse.warehouse.connection import connect
-from send_warehouse.warehouse.schema import ensure_schema
 from tests.alert_receivers import smtp_server, webhook_server
 from tests.identity.test_identity import child, nhs, upn, wrong_letter
-from tests.raw_rows import land_rows, query
+from tests.raw_rows import dbt_warehouse, land_rows, query
 
 NIGHT_1, NIGHT_2, NIGHT_3 = "2026-11-22", "2026-11-23", "2026-11-24"
 TS, TS2, TS3 = datetime(2026, 11, 20, 9), datetime(2026, 11, 22, 15), datetime(2026, 11, 23, 15)
@@ -105,11 +103,7 @@ def exceptions(url: str) -> dict[tuple[str, str, str, str], tuple]:
 def nights(new_database, tmp_path_factory: pytest.TempPathFactory) -> dict:
     mp = pytest.MonkeyPatch()
     mp.setenv("DBT_INDIRECT_SELECTION", "cautious")
-    url = new_database("quality")
-    base = tmp_path_factory.mktemp("dbt")
-    dirs: dict[str, Path] = {"target_path": base / "target", "log_path": base / "logs"}
-    with connect(url) as conn:
-        ensure_schema(conn)
+    url, dirs = dbt_warehouse(new_database, tmp_path_factory.mktemp("dbt"), "quality")
     states = {}
     land_rows(url, NIGHT_1, "r1", NIGHTS[NIGHT_1])
     build(url, NIGHT_1, dirs, command="build")  # seeds, models and their data tests

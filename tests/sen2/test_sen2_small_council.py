@@ -31,9 +31,7 @@ from send_warehouse import transform
 from send_warehouse.cli import main
 from send_warehouse.sen2.xml import validate
 from send_warehouse.simulator.identifiers import upn_check_letter
-from send_warehouse.warehouse.connection import connect
-from send_warehouse.warehouse.schema import ensure_schema
-from tests.raw_rows import land_rows
+from tests.raw_rows import dbt_warehouse, land_rows
 
 NIGHT = "2026-02-02"
 TS = datetime(2026, 2, 1, 9, 0)
@@ -110,11 +108,7 @@ ROWS = {
 
 @pytest.fixture(scope="module")
 def council(new_database, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    url = new_database("sen2")
-    base = tmp_path_factory.mktemp("sen2-dbt")
-    dirs = {"target_path": base / "target", "log_path": base / "logs"}
-    with connect(url) as conn:
-        ensure_schema(conn)
+    url, dirs = dbt_warehouse(new_database, tmp_path_factory.mktemp("sen2-dbt"), "sen2")
     land_rows(url, NIGHT, "r1", ROWS)
     night = {"as_of_date": NIGHT, "run_id": "t1"}
     # One dbt invocation: the name-variant seed, staging, identity and the timeliness marts (no tests).

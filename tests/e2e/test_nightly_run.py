@@ -129,6 +129,11 @@ def test_a_broken_source_fails_the_night_but_the_others_land(sources, warehouse_
         status, reasons = conn.execute("select status, reasons from audit.publish").fetchone()
         assert status == "withheld" and "stage preflight_education failed" in reasons
         assert conn.execute("select count(*) from pg_tables where schemaname = 'marts'").fetchone()[0] == 0
+        # Digests and report describe the published night: on a withheld one they skip, saying why.
+        skipped = dict(conn.execute("select stage, detail->>'skipped' from audit.run_stage"
+                                    " where stage in ('alerts', 'report') and status = 'success'").fetchall())
+        assert set(skipped) == {"alerts", "report"}
+        assert all("not published" in reason for reason in skipped.values()), skipped
 
 
 def test_wrong_token_names_the_source_and_the_fix(sources, warehouse_url, monkeypatch, capsys):

@@ -348,8 +348,13 @@ def _warm_imports(server_url: str) -> float:
 
 def run_benchmark(size: str, seed: int = 1, as_of: date = date(2026, 11, 24),
                   progress: Callable[[str], None] = _quiet, *, change_night: bool = True,
-                  direct: bool = True, keep: bool = False) -> dict[str, Any]:
-    """Full night on `as_of - 1`, raw COPY, change night on `as_of`, the full night without Airflow."""
+                  direct: bool = True, keep: bool = False,
+                  checkpoint: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Full night on `as_of - 1`, raw COPY, change night on `as_of`, the full night without Airflow.
+
+    `checkpoint`, if given, receives the result so far after each step: an England-sized run
+    takes hours, and one stopped half-way should still leave the figures of its finished steps."""
+
     from send_warehouse.demo import ensure_dataset
     from send_warehouse.runner import prepare_airflow
 
@@ -381,12 +386,17 @@ def run_benchmark(size: str, seed: int = 1, as_of: date = date(2026, 11, 24),
     log_path = settings.home / "logs" / f"bench-{size}.log"
     say = _saved_stderr(progress)
     with _output_to(log_path), MemorySampler(settings.home / "pgdata") as memory:
+        def step_done() -> None:
+            if checkpoint is not None:
+                checkpoint({**result, "memory": memory.summary()})
+
         result["imports_s_excluded"] = _warm_imports(server)
         url = _fresh_database(server, name)
         say(f"full night {full_night} through the DAG into {name} …")
         full = _night_figures(url, _night_through_dag(url, settings.home, size, seed, full_night))
         result["full"] = full
         result["status"] = full["status"]
+        step_done()
         say("measuring raw COPY of the same rows …")
         copy_rows, copy_s = raw_copy_rows_per_s(url)
         copy_rate = copy_rows / copy_s if copy_s else None
@@ -394,6 +404,7 @@ def run_benchmark(size: str, seed: int = 1, as_of: date = date(2026, 11, 24),
         result["copy_rows_per_s"] = round(copy_rate) if copy_rate else None
         result["land_share_of_copy"] = (round(full["land_rows_per_s"] / copy_rate, 3)
                                         if full["land_rows_per_s"] and copy_rate else None)
+        step_done()
         if change_night:
             say(f"change night {as_of} through the DAG into {name} …")
             change = _night_figures(url, _night_through_dag(url, settings.home, size, seed, as_of))
@@ -405,6 +416,7 @@ def run_benchmark(size: str, seed: int = 1, as_of: date = date(2026, 11, 24),
             result["change"] = change
             if change["status"] != "success":
                 result["status"] = change["status"]
+            step_done()
         if not keep:
             _drop_database(url)
         if direct:

@@ -256,8 +256,15 @@ def cmd_airflow(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from send_warehouse.bench import run_benchmark
 
+    def write_partial(result: dict) -> None:
+        # Written whole and renamed, so a reader never sees half a file.
+        partial = Path(args.partial)
+        partial.with_suffix(".tmp").write_text(json.dumps(result, indent=2, default=str))
+        partial.with_suffix(".tmp").replace(partial)
+
     result = run_benchmark(size=args.size, seed=args.seed, as_of=args.as_of, progress=lambda m: _say(args, m),
-                           change_night=not args.no_change_night, direct=not args.no_direct)
+                           change_night=not args.no_change_night, direct=not args.no_direct,
+                           checkpoint=write_partial if args.partial else None)
     print(json.dumps(result, indent=2 if not args.json else None, default=str))
     return 0 if result.get("status") == "success" else 1
 
@@ -353,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--no-change-night", action="store_true", help="skip the night after (1 %% of records changed)")
     p.add_argument("--no-direct", action="store_true", help="skip the run without Airflow (its overhead)")
+    p.add_argument("--partial", default=None, metavar="FILE",
+                   help="write the figures so far to FILE after each step (for long runs)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sen2", help="write the SEN2 return (XML, module CSVs, pre-submission report)")

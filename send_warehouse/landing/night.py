@@ -1,9 +1,11 @@
 """One source's landing for one night, in one transaction.
 
 A source lands whole or not at all: if any object fails, nothing of that source is written for
-the night, and the previous nights stay as they were. Rerunning a logical date replaces that
-date's raw rows (never adds to them); the audit rows of the same run and object are replaced
-too, so a retried task leaves one set of books.
+the night, and the previous nights stay as they were. Each object's rows go into its raw table's
+partition for the night, created in this transaction (landing.partitions). Rerunning a logical
+date replaces that date's raw rows (never adds to them): its partitions are dropped and created
+again; the audit rows of the same run and object are replaced too, so a retried task leaves one
+set of books.
 
 For every object: rows_read = rows_loaded + rows_quarantined, checked here against the table
 itself before commit, and enforced again by a CHECK constraint on audit.load_log.
@@ -20,6 +22,7 @@ from datetime import UTC, date, datetime
 import psycopg
 from psycopg import sql
 
+from send_warehouse.landing.partitions import create_night_partition, drop_night, index_night
 from send_warehouse.landing.tables import RawTable, tables_of
 
 log = logging.getLogger(__name__)
@@ -60,9 +63,11 @@ class BooksDoNotBalance(RuntimeError):
 class ObjectLoad:
     """Writes one source object (table, file or endpoint) into its raw table for the night."""
 
-    def __init__(self, night: NightLoad, table: RawTable, source_object: str) -> None:
+    def __init__(self, night: NightLoad, table: RawTable, source_object: str, partition: sql.Identifier) -> None:
         self.night = night
         self.table = table
+        # Every statement of the object addresses the night's partition itself.
+        self.partition = partition
         self.result = ObjectResult(night.source_system, source_object, table.qualified_name)
         self._quarantine: list[tuple[str, str, str]] = []
 
@@ -72,17 +77,20 @@ class ObjectLoad:
 
     def copy_statement(self, columns: Iterable[str] | None = None, options: str = "") -> sql.Composed:
         cols = list(columns) if columns is not None else list(self.table.column_names)
-        return sql.SQL("copy {}.{} ({}) from stdin {}").format(
-            sql.Identifier(self.table.schema),
-            sql.Identifier(self.table.name),
+        return sql.SQL("copy {} ({}) from stdin {}").format(
+            self.partition,
             sql.SQL(", ").join(sql.Identifier(c) for c in cols),
             sql.SQL(options),
         )
 
     def copy_rows(self, rows: Iterable[tuple]) -> int:
-        """COPY already-converted rows (one value per raw column, in catalogue order)."""
+        """COPY already-converted rows (one value per raw column, in catalogue order).
+
+        Frozen: the partition was created in this (sub)transaction, which is what PostgreSQL
+        asks of COPY FREEZE, so the rows need no hint bits set or freezing after commit. (A COPY
+        inside a savepoint of its own, as education's are, may not freeze.)"""
         count = 0
-        with self.conn.cursor() as cur, cur.copy(self.copy_statement()) as copy:
+        with self.conn.cursor() as cur, cur.copy(self.copy_statement(options="(freeze)")) as copy:
             for row in rows:
                 copy.write_row(row)
                 count += 1
@@ -149,7 +157,7 @@ class ObjectLoad:
             from moved r
             """
         ).format(
-            table=sql.SQL(self.table.qualified_name),
+            table=self.partition,
             day=sql.Literal(night.logical_date),
             obj=sql.Literal(self.result.object),
             where=where,
@@ -180,7 +188,7 @@ class ObjectLoad:
         night = self.night
         this_night = sql.SQL("_logical_date = {} and _source_object = {}").format(
             sql.Literal(night.logical_date), sql.Literal(self.result.object))
-        table = sql.SQL(self.table.qualified_name)
+        table = self.partition
         # A key of spaces only is as blank as a missing one.
         null_key = sql.SQL(" or ").join(sql.SQL("r.{k} is null or btrim(r.{k}::text) = ''").format(k=sql.Identifier(k))
                                         for k in self.table.key)
@@ -214,16 +222,17 @@ class ObjectLoad:
 
     def finish(self) -> ObjectResult:
         self._flush_quarantine()
-        # The table has just grown by the whole night: without fresh statistics the planner takes
-        # it for empty and the duplicate checks below turn quadratic.
-        self.conn.execute(sql.SQL("analyze {}").format(sql.SQL(self.table.qualified_name)))
+        # The partition is new: without statistics the planner takes it for empty and the
+        # duplicate checks below turn quadratic.
+        self.conn.execute(sql.SQL("analyze {}").format(self.partition))
         self.reject_duplicates()
+        index_night(self.conn, self.table, self.night.logical_date)
         result = self.result
         night = self.night
         # Verify against the tables rather than trusting the counters.
         landed = self.conn.execute(
             sql.SQL("select count(*) from {} where _logical_date = %s and _source_object = %s").format(
-                sql.SQL(self.table.qualified_name)),
+                self.partition),
             (night.logical_date, result.object),
         ).fetchone()[0]
         quarantined = self.conn.execute(
@@ -268,10 +277,7 @@ class NightLoad:
         # One loader of a source at a time: a second run of the same source waits here.
         self.conn.execute("select pg_advisory_xact_lock(hashtext('send_warehouse.land.' || %s))", (self.source_system,))
         for table in tables_of(self.source_system):
-            self.conn.execute(
-                sql.SQL("delete from {} where _logical_date = %s").format(sql.SQL(table.qualified_name)),
-                (self.logical_date,),
-            )
+            drop_night(self.conn, table, self.logical_date)
         for audit_table in ("audit.quarantine", "audit.load_log"):
             self.conn.execute(
                 sql.SQL("delete from {} where run_id = %s and source_system = %s").format(sql.SQL(audit_table)),
@@ -284,13 +290,14 @@ class NightLoad:
 
     @contextmanager
     def object(self, table: RawTable, source_object: str) -> Iterator[ObjectLoad]:
-        """Land one object; its lineage settings are set for the statements inside."""
-        self.conn.execute(
-            "select set_config('send.run_id', %s, true), set_config('send.logical_date', %s, true),"
-            " set_config('send.source_object', %s, true)",
-            (self.run_id, self.logical_date.isoformat(), source_object),
-        )
-        load = ObjectLoad(self, table, source_object)
+        """Land one object into its table's partition for the night, created here with the
+        night's lineage as constant defaults (`_loaded_at`: the transaction's time, as now()
+        would give every row of it)."""
+        loaded_at = self.conn.execute("select now()").fetchone()[0]
+        partition = create_night_partition(self.conn, table, self.logical_date, {
+            "_run_id": self.run_id, "_logical_date": self.logical_date, "_source_object": source_object,
+            "_loaded_at": loaded_at})
+        load = ObjectLoad(self, table, source_object, partition)
         yield load
         self.results.append(load.finish())
 

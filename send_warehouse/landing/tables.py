@@ -4,17 +4,26 @@ This catalogue is the one definition of the raw layer. Landing creates the table
 extractors map source fields onto its columns, and dbt's `sources` describe the same tables.
 
 Raw rows are kept per logical date: a rerun of a night replaces that night's rows, never adds
-to them. Every raw table carries the lineage columns below.
+to them. Every raw table carries the lineage columns below, and is list-partitioned by
+`_logical_date`: landing creates one partition per table and night (`partition_name`) inside
+the night's transaction, so a rerun drops and recreates it (no dead rows), COPY may freeze the
+rows it writes, and no index on the date is needed to find a night. Rows written through the
+parent for a night without its own partition (hand-made test rows, a manual repair) go to the
+table's default partition (`default_partition_name`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-# Lineage is filled by the server, not by Python, so the bulk COPY path touches no row in Python:
-# run id, logical date and source object come from transaction-local settings that landing sets
-# (`send.run_id`, `send.logical_date`, `send.source_object`); an insert without them fails loudly.
-# `_row_hash` is a generated column over the source columns (see `row_hash_expression`).
+# Lineage is filled by the server, not by Python, so the bulk COPY path touches no row in Python.
+# Landing gives each night's partition constant defaults (its run id, date, source object and the
+# transaction's time), so COPY evaluates no function per row. The parent's defaults, used only by
+# rows written through it, come from transaction-local settings (`send.run_id`,
+# `send.logical_date`, `send.source_object`); an insert without them fails loudly.
+# `_row_hash` is a generated column over the source columns (see `row_hash_expression`): virtual
+# (computed when read) on PostgreSQL 18 and later, stored on older servers.
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_run_id", "text not null default current_setting('send.run_id')"),
     ("_logical_date", "date not null default current_setting('send.logical_date')::date"),
@@ -63,6 +72,14 @@ class RawTable:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c for c, _ in self.columns)
+
+    def partition_name(self, logical_date: date) -> str:
+        """The table of one night's rows (a partition of this one, in the same schema)."""
+        return f"{self.name}_{logical_date:%Y%m%d}"
+
+    @property
+    def default_partition_name(self) -> str:
+        return f"{self.name}_default"
 
 
 CASEWORK = (

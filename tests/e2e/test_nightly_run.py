@@ -16,6 +16,7 @@ import pytest
 from send_warehouse.cli import main
 from send_warehouse.simulator import simulate
 from send_warehouse.simulator.socialcare_api import start_server
+from tests.unpartitioned_layout import fingerprint, layout, rebuild_unpartitioned
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-token-not-a-secret"
@@ -85,11 +86,18 @@ def test_two_nights_and_a_rerun(sources, warehouse_url, monkeypatch, capsys):
         assert read == loaded + quarantined and status == "loaded"
     assert_injected_csv_errors_quarantined(sources.folder, warehouse_url, first["run_id"])
 
+    # A warehouse whose raw layer predates the partitioning by night moves to it in place when the
+    # next night starts (ensure_schema), keeping every raw row as it was; that night lands and builds.
+    landed = fingerprint(warehouse_url)
+    rebuild_unpartitioned(warehouse_url)
+    assert set(layout(warehouse_url).values()) == {"r"} and fingerprint(warehouse_url) == landed
     sources.advance()
     code, second = run(capsys, SECOND)
     assert code == 0, second
     # Casework is incremental: the second night reads only what changed.
     assert second["sources"]["casework"]["rows_read"] < first["sources"]["casework"]["rows_read"]
+    assert set(layout(warehouse_url).values()) == {"p"}
+    assert fingerprint(warehouse_url, before=SECOND) == landed
 
     with psycopg.connect(warehouse_url) as conn:
         staged = conn.execute("select count(*) from staging.stg_casework__persons").fetchone()[0]

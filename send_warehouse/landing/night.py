@@ -14,7 +14,7 @@ itself before commit, and enforced again by a CHECK constraint on audit.load_log
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -83,14 +83,18 @@ class ObjectLoad:
             sql.SQL(options),
         )
 
-    def copy_rows(self, rows: Iterable[tuple]) -> int:
-        """COPY already-converted rows (one value per raw column, in catalogue order).
+    def copy_rows(self, rows: Iterable[Sequence], types: list[str] | None = None) -> int:
+        """COPY already-converted rows (one value per raw column, in catalogue order); in binary
+        when `types` names the PostgreSQL type of each column (values exactly of those types).
 
         Frozen: the partition was created in this (sub)transaction, which is what PostgreSQL
         asks of COPY FREEZE, so the rows need no hint bits set or freezing after commit. (A COPY
         inside a savepoint of its own, as education's are, may not freeze.)"""
         count = 0
-        with self.conn.cursor() as cur, cur.copy(self.copy_statement(options="(freeze)")) as copy:
+        options = "(format binary, freeze)" if types else "(freeze)"
+        with self.conn.cursor() as cur, cur.copy(self.copy_statement(options=options)) as copy:
+            if types:
+                copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
                 count += 1

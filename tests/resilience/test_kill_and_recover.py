@@ -108,10 +108,10 @@ def _state(warehouse: Warehouse) -> tuple[dict, int, int]:
 
 def test_killed_while_landing_then_rerun(runs: Runs, battered: Warehouse, reference: Warehouse) -> None:
     before = _state(battered)
-    # Landing analyses each raw table after copying the night into it: holding a lock that only
-    # ANALYZE needs (and the start stage's CREATE INDEX IF NOT EXISTS, so take it once the run
-    # is registered) stops casework's landing inside its transaction, its rows copied but not
-    # committed. Kill the run there.
+    # Landing creates each raw table's partition for the night inside its transaction, which
+    # needs a lock on the raw table that this one conflicts with (taken once the run is
+    # registered): casework's landing stops inside its transaction, having dropped nothing yet
+    # for good. Kill the run there.
     table = tables_of("casework")[0].qualified_name
     blocked, inside = waiting_on(battered, table), landing(battered)
     runs_before = battered.query("select count(*) from audit.run")[0][0]

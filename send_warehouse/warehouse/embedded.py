@@ -28,6 +28,8 @@ SERVER_OPTIONS = {
     "work_mem": "64MB",
     "maintenance_work_mem": "256MB",
     "max_connections": "60",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
 }
 
 

@@ -8,8 +8,10 @@
     replaces that night's rows (pre-hook), so old nights reproduce. The first build reads the
     landed history (raw pupils up to as_of_date) to date the versions it starts with.
 -#}
+{#- History kept across nights: never unlogged (a crash would empty it), unlike the models rebuilt every night. -#}
 {{ config(
     materialized='incremental',
+    unlogged=false,
     incremental_strategy='append',
     full_refresh=false,
     on_schema_change='append_new_columns',

@@ -22,8 +22,10 @@
     keys to carry over. The model ignores --full-refresh (full_refresh=false): dropping it
     would re-mint keys (minting is deterministic, so most keys would come back the same).
 -#}
+{#- History kept across nights: never unlogged (a crash would empty it), unlike the models rebuilt every night. -#}
 {{ config(
     materialized='incremental',
+    unlogged=false,
     incremental_strategy='append',
     full_refresh=false,
     on_schema_change='append_new_columns',

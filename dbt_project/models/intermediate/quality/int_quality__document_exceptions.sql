@@ -20,8 +20,17 @@ documents as (
         casework_request_id,
         doc_type,
         deleted_at,
-        regexp_match(file_name, '^([A-Za-z0-9]+)_([A-Z_]+)_((19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]))\.pdf$')
-            as name_parts
+        -- identifier, type and date of a name that has the convention's shape. `~` then cutting
+        -- the parts out is ~30x cheaper than regexp_match's capture groups (20 s for 356k names at
+        -- large county): the identifier holds no underscore, the date and `.pdf` are fixed-width.
+        case
+            when file_name ~ '^[A-Za-z0-9]+_[A-Z_]+_(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])\.pdf$'
+                then array[
+                    split_part(file_name, '_', 1),
+                    substr(file_name, strpos(file_name, '_') + 1, length(file_name) - strpos(file_name, '_') - 13),
+                    substr(file_name, length(file_name) - 11, 8)
+                ]
+        end as name_parts
     from {{ ref('stg_casework__documents') }}
 ),
 
@@ -91,6 +100,27 @@ final_plan_documents as (
     where doc_type = 'FINAL_PLAN' and deleted_at is null
 ),
 
+-- A plan's final document is looked for by its request, or by its person when the plan has no
+-- request. Two anti-joins, one per kind of plan: a single `not exists (... or ...)` cannot be
+-- hashed and compared every plan with every final document (quadratic: 86 s at large county).
+plans_without_final_document as (
+    select plans.*
+    from plans
+    where plans.casework_request_id is not null
+      and not exists (
+          select 1 from final_plan_documents
+          where final_plan_documents.casework_request_id = plans.casework_request_id
+      )
+    union all
+    select plans.*
+    from plans
+    where plans.casework_request_id is null
+      and not exists (
+          select 1 from final_plan_documents
+          where final_plan_documents.casework_person_id = plans.casework_person_id
+      )
+),
+
 findings as (
     select
         'casework' as source_system,
@@ -132,12 +162,7 @@ findings as (
             || plans.issued_date || ' but no FINAL_PLAN document is on file for its request'
             || coalesce(' ' || plans.casework_request_id, '') || '. File the issued plan as a FINAL_PLAN document'
             || ' named {UPN or person id}_FINAL_PLAN_' || to_char(plans.issued_date, 'YYYYMMDD') || '.pdf.'
-    from plans
-    where not exists (
-        select 1 from final_plan_documents
-        where final_plan_documents.casework_request_id = plans.casework_request_id
-           or (plans.casework_request_id is null and final_plan_documents.casework_person_id = plans.casework_person_id)
-    )
+    from plans_without_final_document as plans
 )
 
 select * from findings

@@ -8,8 +8,10 @@
     rebuild of an old night's mart then reproduces that night's statuses. Like the person-key
     registry it ignores --full-refresh: dropping it would forget when exceptions were first seen.
 -#}
+{#- History kept across nights: never unlogged (a crash would empty it), unlike the models rebuilt every night. -#}
 {{ config(
     materialized='incremental',
+    unlogged=false,
     incremental_strategy='append',
     full_refresh=false,
     on_schema_change='append_new_columns',

@@ -37,11 +37,13 @@ from great_expectations.core.metric_function_types import MetricPartialFunctionT
 from great_expectations.core.suite_parameters import SuiteParameterDict
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from great_expectations.expectations.core.unexpected_rows_expectation import UnexpectedRowsExpectation
-from great_expectations.expectations.expectation import BatchExpectation, Expectation
+from great_expectations.expectations.expectation import BatchExpectation
+from great_expectations.expectations.expectation_configuration import parse_result_format
 from great_expectations.expectations.metrics.metric_provider import metric_partial, metric_value
 from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 from great_expectations.validator.metric_configuration import MetricConfiguration
+from great_expectations.validator.validator import ValidationDependencies
 
 from send_warehouse.validation import sql
 
@@ -240,11 +242,12 @@ class ExpectUnexpectedRowsWithinThreshold(UnexpectedRowsExpectation):
         return metrics[UnexpectedRowsSummary.metric_name]
 
     def get_validation_dependencies(self, execution_engine=None, runtime_configuration=None):
-        # Built by hand rather than through GX's get_metric_kwargs, which rebuilds the expectation
-        # from its configuration for every metric: a second of pure Python per source.
-        dependencies = Expectation.get_validation_dependencies(
-            self, execution_engine=execution_engine, runtime_configuration=runtime_configuration
-        )
+        # Built by hand rather than through GX's get_metric_kwargs or Expectation's own method,
+        # which rebuild the expectation's configuration (a deep copy) for every keyword they read:
+        # about a second of pure Python per source. Only the result format is taken from them.
+        result_format = (runtime_configuration or {}).get("result_format", self.result_format)
+        dependencies = ValidationDependencies(metric_configurations={},
+                                              result_format=parse_result_format(result_format))
         domain = {"batch_id": self.batch_id, "table": None, "row_condition": None, "condition_parser": None}
         dependencies.set_metric_configuration(
             metric_name="table.row_count",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Any, ClassVar, Dict, List, Literal, Optional, Tuple, Union  # noqa: UP035 (pydantic v1 fields)
+from typing import Any, ClassVar, Dict, List, Literal, NamedTuple, Optional, Tuple, Union  # noqa: UP035
 
 from great_expectations.compatibility import pydantic
 from great_expectations.compatibility.sqlalchemy import sqlalchemy as sa
@@ -48,6 +48,14 @@ from great_expectations.validator.validator import ValidationDependencies
 from send_warehouse.validation import sql
 
 SAMPLE_SIZE = 20
+
+
+class RowRule(NamedTuple):
+    """A rule tested on single rows of the night, which can join the suite's one aggregate."""
+
+    predicate: str  # true for a row that breaks the rule; reads the row's columns unqualified
+    columns: str  # the sample's select list, over the night's rows as `b`
+    reads: tuple[str, ...] = ()  # the batch columns it names (checked present before the aggregate runs)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -114,7 +122,18 @@ class RowsBreakingRule(TableMetricProvider):
     """
 
     metric_name = "send.rows_breaking_rule"
-    value_keys = ("predicate",)
+    value_keys = ("predicate", "reads")
+
+    @classmethod
+    def _get_evaluation_dependencies(cls, metric, configuration=None, execution_engine=None,
+                                     runtime_configuration=None):
+        dependencies = super()._get_evaluation_dependencies(
+            metric=metric, configuration=configuration, execution_engine=execution_engine,
+            runtime_configuration=runtime_configuration,
+        )
+        dependencies[BatchColumnTypes.metric_name] = MetricConfiguration(
+            BatchColumnTypes.metric_name, metric_domain_kwargs=metric.metric_domain_kwargs)
+        return dependencies
 
     @metric_partial(
         engine=SqlAlchemyExecutionEngine,
@@ -129,6 +148,11 @@ class RowsBreakingRule(TableMetricProvider):
         metrics: Dict[str, Any],  # noqa: UP006
         runtime_configuration: dict,
     ):
+        present = {name for name, _ in metrics[BatchColumnTypes.metric_name]}
+        if not set(metric_value_kwargs.get("reads") or ()) <= present:
+            # A column is gone (schema drift): the other rules still run in the aggregate, this one
+            # reports the missing column (ExpectUnexpectedRowsWithinThreshold._validate).
+            return sa.literal_column("null::bigint"), metric_domain_kwargs, {}
         return sa.literal_column(f"count(*) filter (where {metric_value_kwargs['predicate']})"), \
             metric_domain_kwargs, {}
 
@@ -138,7 +162,7 @@ class RowsBreakingRuleSample(QueryMetricProvider):
     `predicate` true; no statement at all when the bundled count found none."""
 
     metric_name = "send.rows_breaking_rule_sample"
-    value_keys = ("predicate", "columns", "sample_size")
+    value_keys = ("predicate", "reads", "columns", "sample_size")
 
     @classmethod
     def _get_evaluation_dependencies(cls, metric, configuration=None, execution_engine=None,
@@ -149,7 +173,7 @@ class RowsBreakingRuleSample(QueryMetricProvider):
         )
         dependencies[RowsBreakingRule.metric_name] = MetricConfiguration(
             RowsBreakingRule.metric_name, metric_domain_kwargs=metric.metric_domain_kwargs,
-            metric_value_kwargs={"predicate": metric.metric_value_kwargs["predicate"]},
+            metric_value_kwargs={k: metric.metric_value_kwargs[k] for k in RowsBreakingRule.value_keys},
         )
         return dependencies
 
@@ -229,16 +253,20 @@ class ExpectUnexpectedRowsWithinThreshold(UnexpectedRowsExpectation):
     def query_template(self) -> str:
         return str(self.unexpected_rows_query)
 
-    def row_rule(self) -> tuple[str, str] | None:
-        """(predicate, sample columns) when the rule is a test of single rows of the night that can
-        join the suite's one aggregate; None when it needs a statement of its own."""
+    def row_rule(self) -> RowRule | None:
+        """The rule as a test of single rows of the night, when it is one (it then joins the
+        suite's one aggregate); None when it needs a statement of its own."""
         return None
 
     def unexpected_summary(self, metrics: dict) -> dict:
         """{unexpected_count, sample}, from the bundled count or from the rule's own statement."""
         if RowsBreakingRule.metric_name in metrics:
-            return {"unexpected_count": int(metrics[RowsBreakingRule.metric_name]),
-                    "sample": metrics[RowsBreakingRuleSample.metric_name]}
+            count = metrics[RowsBreakingRule.metric_name]
+            if count is None:  # a column it reads is missing: fail as its own statement would have
+                present = {name for name, _ in metrics[BatchColumnTypes.metric_name]}
+                missing = next(c for c in self.row_rule().reads if c not in present)
+                raise ValueError(f"column b.{missing} does not exist")
+            return {"unexpected_count": int(count), "sample": metrics[RowsBreakingRuleSample.metric_name]}
         return metrics[UnexpectedRowsSummary.metric_name]
 
     def get_validation_dependencies(self, execution_engine=None, runtime_configuration=None):
@@ -257,21 +285,17 @@ class ExpectUnexpectedRowsWithinThreshold(UnexpectedRowsExpectation):
         if rule is not None:
             # A rule on single rows: its count joins the suite's one aggregate over the night's
             # rows; the sample is fetched only when there is something to show.
-            predicate, columns = rule
-            dependencies.set_metric_configuration(
-                metric_name=RowsBreakingRule.metric_name,
-                metric_configuration=MetricConfiguration(
-                    RowsBreakingRule.metric_name, metric_domain_kwargs=domain,
-                    metric_value_kwargs={"predicate": predicate},
-                ),
-            )
-            dependencies.set_metric_configuration(
-                metric_name=RowsBreakingRuleSample.metric_name,
-                metric_configuration=MetricConfiguration(
-                    RowsBreakingRuleSample.metric_name, metric_domain_kwargs=domain,
-                    metric_value_kwargs={"predicate": predicate, "columns": columns, "sample_size": SAMPLE_SIZE},
-                ),
-            )
+            counted = {"predicate": rule.predicate, "reads": list(rule.reads)}
+            for metric_name, value_kwargs in (
+                (BatchColumnTypes.metric_name, {}),
+                (RowsBreakingRule.metric_name, counted),
+                (RowsBreakingRuleSample.metric_name, {**counted, "columns": rule.columns, "sample_size": SAMPLE_SIZE}),
+            ):
+                dependencies.set_metric_configuration(
+                    metric_name=metric_name,
+                    metric_configuration=MetricConfiguration(metric_name, metric_domain_kwargs=domain,
+                                                             metric_value_kwargs=value_kwargs),
+                )
             return dependencies
         dependencies.set_metric_configuration(
             metric_name=UnexpectedRowsSummary.metric_name,
@@ -321,10 +345,9 @@ class _GeneratedQuery(ExpectUnexpectedRowsWithinThreshold):
     key_columns: Optional[List[str]] = None  # noqa: UP006, UP045
 
     @classmethod
-    def build_row_rule(cls, values: dict) -> tuple[str, str] | None:
-        """(predicate, sample columns) for a rule on single rows of the night: the predicate reads
-        the row's columns unqualified (it runs inside GX's aggregate over the night's rows), the
-        sample columns read the row as `b`. None when the rule needs a statement of its own."""
+    def build_row_rule(cls, values: dict) -> RowRule | None:
+        """The rule as a test of single rows of the night (its predicate runs inside GX's aggregate
+        over the night's rows); None when the rule needs a statement of its own."""
         return None
 
     @classmethod
@@ -334,10 +357,9 @@ class _GeneratedQuery(ExpectUnexpectedRowsWithinThreshold):
         rule = cls.build_row_rule(values)
         if rule is None:  # pragma: no cover - every other subclass defines build_query
             raise NotImplementedError
-        predicate, columns = rule
-        return f"select {sql.escape_braces(columns)} from {{batch}} as b where {sql.escape_braces(predicate)}"
+        return f"select {sql.escape_braces(rule.columns)} from {{batch}} as b where {sql.escape_braces(rule.predicate)}"
 
-    def row_rule(self) -> tuple[str, str] | None:
+    def row_rule(self) -> RowRule | None:
         return type(self).build_row_rule(self.__dict__)
 
     @pydantic.root_validator(pre=True)
@@ -367,6 +389,12 @@ def _row_value(values: dict, field: str = "column", expression_field: str = "exp
     return sql.ident(values[field])
 
 
+def _reads(values: dict, *fields: tuple[str, str]) -> tuple[str, ...]:
+    """The columns a row rule names (those given as SQL expressions are not listed)."""
+    return tuple(values[field] for field, expression in fields or (("column", "expression"),)
+                 if not values.get(expression))
+
+
 def _rows(values: dict) -> str:
     """The FROM clause: the night's rows as `b`, or a suite's clause over `{batch} as b` that
     unnests nested JSON (e.g. social care involvements)."""
@@ -389,9 +417,9 @@ class ExpectColumnValuesToBeValidIdentifier(_GeneratedQuery):
         title = "Identifier check (UPN, NHS number, ULN)"
 
     @classmethod
-    def build_row_rule(cls, values: dict) -> tuple[str, str]:
+    def build_row_rule(cls, values: dict) -> RowRule:
         check = sql.IDENTIFIER_CHECKS[values["check"]]
-        return check.unexpected_raw(_row_value(values)), _keys(values)
+        return RowRule(check.unexpected_raw(_row_value(values)), _keys(values), _reads(values))
 
 
 class ExpectColumnValuesToBePresent(_GeneratedQuery):
@@ -409,8 +437,8 @@ class ExpectColumnValuesToBePresent(_GeneratedQuery):
         title = "Column filled in"
 
     @classmethod
-    def build_row_rule(cls, values: dict) -> tuple[str, str]:
-        return f"{sql.ident(values['column'])} is null", _keys(values)
+    def build_row_rule(cls, values: dict) -> RowRule:
+        return RowRule(f"{sql.ident(values['column'])} is null", _keys(values), _reads(values))
 
     @pydantic.root_validator(pre=True)
     def _threshold_from_mostly(cls, values: dict) -> dict:
@@ -436,18 +464,18 @@ class ExpectColumnValuesToBeInCodeSet(_GeneratedQuery):
         title = "Code set"
 
     @classmethod
-    def build_row_rule(cls, values: dict) -> tuple[str, str] | None:
+    def build_row_rule(cls, values: dict) -> RowRule | None:
         if values.get("from_rows"):
             return None
         codes = values["value_set"]
         value = _row_value(values)
         listed = ", ".join(sql.literal(c) for c in codes)
         if all(isinstance(c, int) for c in codes):
-            return f"{value} not in ({listed})", f"{_keys(values)}, {value} as value"
+            return RowRule(f"{value} not in ({listed})", f"{_keys(values)}, {value} as value", _reads(values))
         # Most values are already clean: compare them as they stand, and clean only the rest.
         cleaned = sql.clean_code(value)
-        return f"({value})::text not in ({listed}) and {cleaned} not in ({listed})", \
-            f"{_keys(values)}, {cleaned} as value"
+        return RowRule(f"({value})::text not in ({listed}) and {cleaned} not in ({listed})",
+                       f"{_keys(values)}, {cleaned} as value", _reads(values))
 
     @classmethod
     def build_query(cls, values: dict) -> str:
@@ -485,15 +513,16 @@ class ExpectColumnPairDatesToBeInOrder(_GeneratedQuery):
         title = "Date order"
 
     @classmethod
-    def build_row_rule(cls, values: dict) -> tuple[str, str] | None:
+    def build_row_rule(cls, values: dict) -> RowRule | None:
         if values.get("from_rows"):
             return None
         earlier = _row_value(values, "earlier", "earlier_expression")
         later = _row_value(values, "later", "later_expression")
         if values.get("iso_text"):
             earlier, later = (sql.safe_iso_date(v) for v in (earlier, later))
-        return (f"({earlier}) is not null and ({later}) is not null and ({later}) < ({earlier})",
-                f"{_keys(values)}, {earlier} as earlier, {later} as later")
+        return RowRule(f"({earlier}) is not null and ({later}) is not null and ({later}) < ({earlier})",
+                       f"{_keys(values)}, {earlier} as earlier, {later} as later",
+                       _reads(values, ("earlier", "earlier_expression"), ("later", "later_expression")))
 
     @classmethod
     def build_query(cls, values: dict) -> str:

@@ -131,8 +131,7 @@ class RowsBreakingRule(TableMetricProvider):
             metric=metric, configuration=configuration, execution_engine=execution_engine,
             runtime_configuration=runtime_configuration,
         )
-        dependencies[BatchColumnTypes.metric_name] = MetricConfiguration(
-            BatchColumnTypes.metric_name, metric_domain_kwargs=metric.metric_domain_kwargs)
+        dependencies[BatchColumnTypes.metric_name] = _batch_column_types(metric.metric_domain_kwargs)
         return dependencies
 
     @metric_partial(
@@ -227,6 +226,12 @@ class BatchColumnTypes(QueryMetricProvider):
         return [[name, names.get(oid, str(oid))] for name, oid in described]
 
 
+def _batch_column_types(domain: dict) -> MetricConfiguration:
+    """The batch's columns, on the domain the type expectation asks for (so GX reads them once)."""
+    return MetricConfiguration(BatchColumnTypes.metric_name,
+                               metric_domain_kwargs={k: domain.get(k) for k in BatchColumnTypes.domain_keys})
+
+
 # --- the base SQL expectation ----------------------------------------------------------------------
 
 
@@ -285,9 +290,10 @@ class ExpectUnexpectedRowsWithinThreshold(UnexpectedRowsExpectation):
         if rule is not None:
             # A rule on single rows: its count joins the suite's one aggregate over the night's
             # rows; the sample is fetched only when there is something to show.
+            dependencies.set_metric_configuration(metric_name=BatchColumnTypes.metric_name,
+                                                  metric_configuration=_batch_column_types(domain))
             counted = {"predicate": rule.predicate, "reads": list(rule.reads)}
             for metric_name, value_kwargs in (
-                (BatchColumnTypes.metric_name, {}),
                 (RowsBreakingRule.metric_name, counted),
                 (RowsBreakingRuleSample.metric_name, {**counted, "columns": rule.columns, "sample_size": SAMPLE_SIZE}),
             ):

@@ -10,9 +10,13 @@ referential integrity, key uniqueness and night-over-night volume are each writt
 (SQL from `send_warehouse.validation.sql`) and named from the suites with a few keyword
 arguments, so a suite never repeats the SQL.
 
-Two differences from the stock `UnexpectedRowsExpectation`, both for cost at county scale:
+Three differences from the stock `UnexpectedRowsExpectation`, all for cost at county scale:
 
-- one round trip per expectation: the unexpected rows are counted and a sample of them is
+- one scan for the row rules of a suite: a rule tested on single rows (filled in, code set,
+  date order, identifier; `RowRule`) declares an aggregate metric, `count(*) filter (where
+  predicate)`, and GX computes every aggregate metric of a batch in one SELECT (its metric
+  bundle); a keyed sample is fetched only for a rule that found rows;
+- one round trip for every other rule: the unexpected rows are counted and a sample of them is
   fetched by a single statement (`send.unexpected_rows_summary`), where the stock expectation
   runs the query twice and fetches up to 200 whole rows through the driver's client-side cursor;
 - thresholds: `max_unexpected_count` and `max_unexpected_share` (of the night's rows) let one

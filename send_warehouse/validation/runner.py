@@ -155,13 +155,18 @@ def _context(site_dir: Path | None):
 
     sites = {}
     if site_dir is not None:
+        # GX's page views, with their templates compiled once per process (data_docs.py).
+        views = "send_warehouse.validation.data_docs"
         sites["send"] = {
             "class_name": "SiteBuilder",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                                   "view": {"module_name": views, "class_name": "IndexPageView"}},
             # Validation pages only: each lists every expectation of its suite with its
             # description, so the suite pages would repeat them at a fifth of a second a source.
-            "site_section_builders": {"expectations": "0", "profiling": "0"},
+            "site_section_builders": {"expectations": "0", "profiling": "0",
+                                      "validations": {"view": {"module_name": views,
+                                                               "class_name": "ValidationPageView"}}},
         }
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(),

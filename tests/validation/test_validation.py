@@ -238,6 +238,13 @@ def test_dropped_column_blocks_naming_it(warehouse, warehouse_url, tmp_path):
         outcome.blocking_failures
     with pytest.raises(ValidationBlocked, match="sen_provision"):
         outcome.raise_if_blocked()
+    # The rules on sen_provision say why they could not run; the suite's other row rules, which
+    # share one aggregate with them, still ran.
+    gone = [r for r in outcome.results if r["suite"] == "education__pupils" and r["column_name"] == "sen_provision"
+            and r["expectation_type"] == "expect_column_values_to_be_in_code_set"]
+    assert len(gone) == 2 and all(r["details"]["error"] == "column b.sen_provision does not exist" for r in gone)
+    dob = result(outcome, "education__pupils", "expect_column_values_to_be_present")
+    assert [(r["success"], r["unexpected_count"], r["element_count"]) for r in dob] == [(True, 0, 30)]
 
 
 def test_empty_object_blocks(warehouse, warehouse_url, tmp_path):
